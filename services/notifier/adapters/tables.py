@@ -1,0 +1,43 @@
+"""The notifier's tables (SQLAlchemy Core); migrations/ creates them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+# Projection of identity.contacts: where each account is reached.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("account_id", sa.Text, primary_key=True),
+    sa.Column("secure_phone", sa.Text),
+    sa.Column("secure_email", sa.Text),
+    sa.Column("message_phone", sa.Text),
+    sa.Column("contact_email", sa.Text),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per (source event, channel): the courier queue and the delivery record.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("source_event_id", postgresql.UUID(as_uuid=True), nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("message_type", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("account_id", sa.Text, nullable=False),
+    sa.Column("destination", sa.Text),
+    sa.Column("language", sa.Text),
+    sa.Column("params", postgresql.JSONB, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("source_event_id", "channel", name="deliveries_once_per_channel"),
+)

@@ -1,0 +1,35 @@
+"""Entry point of the notifier service: `notifier-service`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.notifier.adapters.mailer import SmtpMailer
+from services.notifier.entrypoints.subscribers import subscribe
+from services.notifier.service_layer.dispatcher import Dispatcher
+from services.notifier.settings import NotifierSettings
+from shared.events import NotificationFailed, NotificationSent, Topic
+from shared.runtime import Runtime
+from shared.service import ServiceSpec, run_service
+
+DESCRIPTION = "Routes and delivers SMS and email for the events people must hear about."
+
+
+def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
+    s = settings or NotifierSettings()
+
+    def dispatcher(runtime: Runtime) -> Dispatcher:
+        return Dispatcher(runtime, SmtpMailer(s))
+
+    return ServiceSpec(
+        settings=s,
+        migrations=Path(__file__).parent / "migrations",
+        description=DESCRIPTION,
+        publishes={Topic.NOTIFIER_EVENTS: [NotificationSent, NotificationFailed]},
+        subscribe=subscribe,
+        workers=[dispatcher],
+    )
+
+
+def run() -> None:
+    run_service(spec)

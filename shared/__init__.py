@@ -1,0 +1,1 @@
+"""The package every account-center service imports: contracts, settings and plumbing."""

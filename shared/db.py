@@ -1,0 +1,60 @@
+"""PostgreSQL plumbing: the service's own database, its engine and its migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _plain_dsn(dsn: str) -> str:
+    return dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def ensure_database(server_dsn: str, name: str) -> bool:
+    """Create the database if it does not exist; True when it was created."""
+    conn = await asyncpg.connect(f"{_plain_dsn(server_dsn).rstrip('/')}/postgres")
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            return False  # another instance created it a moment ago
+        log.info("database_created", database=name)
+        return True
+    finally:
+        await conn.close()
+
+
+async def drop_database(server_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(f"{_plain_dsn(server_dsn).rstrip('/')}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def make_engine(url: str) -> AsyncEngine:
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _upgrade(database_url: str, migrations: Path) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations))
+    cfg.set_main_option("sqlalchemy.url", _plain_dsn(database_url))
+    command.upgrade(cfg, "head")
+
+
+async def migrate(database_url: str, migrations: Path) -> None:
+    """Apply the service's Alembic migrations up to head (in a thread: Alembic is sync)."""
+    await asyncio.to_thread(_upgrade, database_url, migrations)

@@ -1,0 +1,87 @@
+"""Checks (and where possible starts) the local Redis and PostgreSQL the services need."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+]
+
+
+class MissingDependency(RuntimeError):
+    """A server the services need is neither running nor startable here."""
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(host: str, port: int, what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _answers(host, port):
+        if time.monotonic() > deadline:
+            raise MissingDependency(f"{what} did not come up on {host}:{port}")
+        time.sleep(0.2)
+
+
+def ensure_redis(url: str) -> str:
+    """Redis answering at url, started with redis-server when it is local and stopped."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if _answers(host, port):
+        return f"Redis answers on {host}:{port}"
+    if host not in {"127.0.0.1", "localhost"} or port != 6379 or not shutil.which("redis-server"):
+        raise MissingDependency(
+            f"Redis is not answering on {host}:{port}. Install it (apt-get install redis-server) "
+            "or point REDIS_URL at a running server."
+        )
+    subprocess.run(REDIS_START, check=True, capture_output=True)
+    _wait(host, port, "Redis")
+    return f"Redis was stopped; started it on {host}:{port}"
+
+
+def ensure_postgres(dsn: str) -> str:
+    """PostgreSQL answering at dsn, started with pg_ctlcluster when it is local and stopped."""
+    parsed = urlparse(dsn)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5432
+    if _answers(host, port):
+        return f"PostgreSQL answers on {host}:{port}"
+    clusters = Path("/etc/postgresql")
+    if (
+        host not in {"127.0.0.1", "localhost"}
+        or not shutil.which("pg_ctlcluster")
+        or not clusters.is_dir()
+    ):
+        raise MissingDependency(
+            f"PostgreSQL is not answering on {host}:{port}. Install it (apt-get install "
+            "postgresql) or point POSTGRES_DSN at a running server."
+        )
+    for version in sorted(p.name for p in clusters.iterdir()):
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            check=False,
+            capture_output=True,
+        )
+    _wait(host, port, "PostgreSQL")
+    return f"PostgreSQL was stopped; started it on {host}:{port}"

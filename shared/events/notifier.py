@@ -1,0 +1,61 @@
+"""Notification requests and the notifier's outcome events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared.events.envelope import EventPayload
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class NotificationRequested(EventPayload):
+    """Ask the notifier to deliver one message (one-time codes).
+
+    The single event where a destination travels in clear next to a code (CODE-3).
+    """
+
+    event_type = "NotificationRequested"
+
+    message_type: str = Field(description="Template to use.", examples=["verification_code"])
+    channel: Channel = Field(description="Delivery channel.", examples=["sms"])
+    destination: str = Field(description="Phone (E.164) or email, in clear.")
+    language: str = Field(default="zh-CN", description="Template language.", examples=["en"])
+    params: dict[str, str] = Field(
+        default_factory=dict,
+        description="Template parameters.",
+        examples=[{"code": "123456", "minutes": "5"}],
+    )
+
+
+class NotificationSent(EventPayload):
+    """A message was accepted by the SMTP server or SMS provider."""
+
+    event_type = "NotificationSent"
+
+    source_event_id: str = Field(description="event_id of the event the message is for.")
+    message_type: str = Field(description="Template used.", examples=["welcome"])
+    channel: Channel = Field(description="Delivery channel.")
+    destination_masked: str = Field(description="Destination, masked.")
+    attempts: int = Field(description="Tries it took.", examples=[1])
+    sent_at: datetime = Field(description="When, UTC.")
+
+
+class NotificationFailed(EventPayload):
+    """A message could not be delivered: permanently refused, or retries ran out (NOT-3)."""
+
+    event_type = "NotificationFailed"
+
+    source_event_id: str = Field(description="event_id of the event the message is for.")
+    message_type: str = Field(description="Template used.", examples=["welcome"])
+    channel: Channel = Field(description="Delivery channel.")
+    destination_masked: str | None = Field(default=None, description="Destination, masked.")
+    attempts: int = Field(description="Tries made.", examples=[5])
+    reason: str = Field(description="Why it failed.", examples=["no_destination"])
+    failed_at: datetime = Field(description="When, UTC.")

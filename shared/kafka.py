@@ -1,0 +1,89 @@
+"""Kafka plumbing: the producer, topic creation and the dead-letter writer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.events.topics import COMPACTED_TOPICS, Topic, dlq_name
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """acks=all always; the idempotent producer only where the broker supports it."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
+        linger_ms=2,
+        request_timeout_ms=15000,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic | str]) -> None:
+    """Create the topics (and their dead-letter topics) the service uses, if missing."""
+    prefix = settings.kafka_topic_prefix
+    wanted: dict[str, NewTopic] = {}
+    for topic in topics:
+        name = f"{prefix}{topic}"
+        config = {"cleanup.policy": "compact"} if topic in COMPACTED_TOPICS else {}
+        wanted[name] = NewTopic(
+            name, settings.kafka_topic_partitions, settings.kafka_replication_factor, None, config
+        )
+        dlq = dlq_name(name)
+        wanted[dlq] = NewTopic(dlq, 1, settings.kafka_replication_factor)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=settings.service_name
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for name, t in wanted.items() if name not in existing]
+        if missing:
+            # Another service may create one of them at the same moment.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("topics_created", topics=[t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+async def send_to_dlq(
+    producer: AIOKafkaProducer,
+    record: ConsumerRecord[bytes, bytes],
+    *,
+    consumer: str,
+    reason: str,
+    error: str,
+) -> None:
+    """Write the original bytes and headers, plus why, to <topic>.dlq; raise if it fails."""
+    headers = [
+        *(record.headers or ()),
+        ("dlq.reason", reason.encode()),
+        ("dlq.error", error[:4000].encode()),
+        ("dlq.consumer", consumer.encode()),
+        ("dlq.source.topic", record.topic.encode()),
+        ("dlq.source.partition", str(record.partition).encode()),
+        ("dlq.source.offset", str(record.offset).encode()),
+        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    await producer.send_and_wait(
+        dlq_name(record.topic), value=record.value, key=record.key, headers=headers
+    )
+    log.warning(
+        "event_dead_lettered",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason,
+        error=error[:500],
+    )

@@ -1,0 +1,55 @@
+"""The wired dependencies of a running service, handed to routes, handlers and workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.clock import Clock, SystemClock
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    """Engine, Redis, producer and relay of one service process."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    redis: Redis
+    clock: Clock = field(default_factory=SystemClock)
+    _producer: AIOKafkaProducer | None = None
+    _relay: OutboxRelay | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "the producer starts with the service"
+        return self._producer
+
+    @property
+    def relay(self) -> OutboxRelay:
+        assert self._relay is not None, "the relay starts with the service"
+        return self._relay
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work; its commit wakes the outbox relay."""
+        return UnitOfWork(
+            self.engine,
+            topic_prefix=self.settings.kafka_topic_prefix,
+            on_commit=lambda: self._relay.wake() if self._relay else None,
+        )
+
+    def redis_key(self, *parts: Any) -> str:
+        return self.settings.redis_key_prefix + ":".join(str(p) for p in parts)
+
+
+def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service's runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime

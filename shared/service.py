@@ -1,0 +1,169 @@
+"""One way to assemble and run a service: FastAPI for HTTP, FastStream for Kafka, one process."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, Response
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+from redis.asyncio import Redis
+
+from shared import health
+from shared.consumer import EventConsumer
+from shared.db import ensure_database, make_engine, migrate
+from shared.errors import install_error_handlers
+from shared.events import Envelope, EventPayload
+from shared.kafka import ensure_topics, make_producer
+from shared.logging import configure_logging, get_logger
+from shared.outbox import OutboxRelay
+from shared.runtime import Runtime
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class BackgroundWorker(Protocol):
+    """A loop a service runs beside its subscribers (e.g. the notifier's dispatcher)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service different from the others; everything else is shared."""
+
+    settings: ServiceSettings
+    migrations: Path
+    description: str
+    routers: Sequence[APIRouter] = ()
+    publishes: dict[str, Sequence[type[EventPayload]]] = field(default_factory=dict)
+    subscribe: Callable[[EventConsumer, Runtime], None] | None = None
+    workers: Sequence[Callable[[Runtime], BackgroundWorker]] = ()
+
+
+def asyncapi_of(broker: KafkaBroker, spec: ServiceSpec) -> AsyncAPI:
+    return AsyncAPI(
+        broker,
+        title=f"{spec.settings.service_name} service",
+        version="0.1.0",
+        description=spec.description,
+    )
+
+
+def create_app(spec: ServiceSpec) -> FastAPI:
+    """The service's ASGI app; its lifespan starts and stops everything in order."""
+    settings = spec.settings
+    runtime = Runtime(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        redis=Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0),
+    )
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        graceful_timeout=15.0,
+        logger=None,
+    )
+    consumer = EventConsumer(
+        broker, settings, unit_of_work=runtime.uow, producer=lambda: runtime.producer
+    )
+    if spec.subscribe is not None:
+        spec.subscribe(consumer, runtime)
+    for topic, payloads in spec.publishes.items():
+        union: Any = payloads[0] if len(payloads) == 1 else _union(payloads)
+        broker.publisher(
+            f"{settings.kafka_topic_prefix}{topic}",
+            title=f"{settings.service_name}:{topic}",
+            description="Published through the outbox: "
+            + ", ".join(p.event_type for p in payloads),
+            schema=Envelope[union],
+        )
+    workers = [make(runtime) for make in spec.workers]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ensure_database(settings.postgres_dsn, settings.database_name)
+        await migrate(settings.database_url, spec.migrations)
+        await ensure_topics(settings, {*spec.publishes, *consumer.topics})
+        producer = make_producer(settings)
+        await producer.start()
+        runtime._producer = producer
+        relay = OutboxRelay(
+            runtime.engine,
+            producer,
+            service=settings.service_name,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+        runtime._relay = relay
+        if settings.outbox_relay_enabled:
+            relay.start()
+        for worker in workers:
+            worker.start()
+        await broker.start()
+        log.info("service_started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            # Stop taking events first and let in-flight handlers finish, then the rest.
+            await broker.stop()
+            for worker in workers:
+                await worker.stop()
+            await relay.stop()
+            await producer.stop()
+            await runtime.redis.aclose()
+            await runtime.engine.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=f"{settings.service_name} service", description=spec.description, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    app.state.broker = broker
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in spec.routers:
+        app.include_router(router)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_json() -> Response:
+        return Response(
+            asyncapi_of(broker, spec).to_specification().to_json(), media_type="application/json"
+        )
+
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(asyncapi_of(broker, spec).to_specification()))
+
+    return app
+
+
+def _union(payloads: Sequence[type[EventPayload]]) -> Any:
+    from typing import Union
+
+    return Union[tuple(payloads)]  # noqa: UP007
+
+
+def run_service(spec_factory: Callable[[], ServiceSpec]) -> None:
+    """Console entry point of a service: configure logging and serve until SIGTERM/SIGINT."""
+    spec = spec_factory()
+    s = spec.settings
+    configure_logging(s.service_name, s.log_level, s.log_json)
+    uvicorn.run(
+        create_app(spec),
+        host=s.http_host,
+        port=s.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )

@@ -1,0 +1,72 @@
+"""The settings base every service extends: one environment variable per setting."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by all four services; each service subclasses it with its own."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = Field("service", description="Name used in logs, topics and groups.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(8000, description="Port the HTTP API listens on.")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_idempotent_producer: bool = Field(
+        False,
+        description="Use the idempotent producer (on for Apache Kafka; the embedded broker "
+        "refuses it).",
+    )
+    kafka_topic_partitions: int = Field(3, description="Partitions of topics the service creates.")
+    kafka_replication_factor: int = Field(1, description="Replication of created topics.")
+    kafka_topic_prefix: str = Field("", description="Prefix of every topic name (test isolation).")
+
+    postgres_dsn: str = Field(
+        "postgresql://postgres@127.0.0.1:5432",
+        description="PostgreSQL server, without a database name.",
+    )
+    database_prefix: str = Field(
+        "account_", description="The service's database is <prefix><service>."
+    )
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server.")
+    redis_key_prefix: str = Field("acct:", description="Prefix of every Redis key.")
+
+    outbox_relay_enabled: bool = Field(True, description="Run the outbox relay in this process.")
+    outbox_poll_interval_s: float = Field(
+        0.5, description="Longest wait before the relay looks at the outbox again."
+    )
+    outbox_batch_size: int = Field(200, description="Outbox rows published per transaction.")
+
+    consumer_max_attempts: int = Field(
+        3, description="Tries of a failing event handler before the event goes to the DLQ."
+    )
+    consumer_retry_backoff_s: float = Field(
+        0.2, description="First retry delay of a failing handler; doubles per try."
+    )
+    consumer_infra_backoff_s: float = Field(
+        1.0, description="Delay before re-reading an event when a dependency is down."
+    )
+
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(False, description="Log JSON lines instead of console lines.")
+
+    @property
+    def database_name(self) -> str:
+        return f"{self.database_prefix}{self.service_name}"
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the service's own database."""
+        base = self.postgres_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        return f"{base.rstrip('/')}/{self.database_name}"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.kafka_topic_prefix}{self.service_name}"

@@ -1,0 +1,67 @@
+"""The unit of work: state, outbox rows and inbox rows commit together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.events.envelope import Envelope
+from shared.inbox import claim_event
+from shared.outbox import add_to_outbox
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; leaving it without an error commits.
+
+    After a commit that queued events, the relay is woken so they go out at once.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, topic_prefix: str = "", on_commit: Callable[[], None]
+    ) -> None:
+        self._engine = engine
+        self._topic_prefix = topic_prefix
+        self._on_commit = on_commit
+        self._conn: AsyncConnection | None = None
+        self._emitted = False
+
+    @property
+    def conn(self) -> AsyncConnection:
+        assert self._conn is not None, "use the unit of work inside `async with`"
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        self._emitted = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self.conn, None
+        try:
+            if exc_type is None:
+                await conn.commit()
+            else:
+                await conn.rollback()
+        finally:
+            await conn.close()
+        if exc_type is None and self._emitted:
+            self._on_commit()
+
+    async def emit(self, topic: str, envelope: Envelope[Any]) -> None:
+        """Queue an event for the topic (unprefixed name) in this transaction."""
+        await add_to_outbox(self.conn, f"{self._topic_prefix}{topic}", envelope)
+        self._emitted = True
+
+    async def claim(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Inbox: False when this consumer already processed the event."""
+        return await claim_event(self.conn, consumer, event_id)

@@ -1,0 +1,386 @@
+"""deploy/compose.yaml and deploy/env.example agree with the services' settings.
+
+No Docker here: the files are read and checked against the settings classes, the
+console scripts of pyproject.toml and each other (listeners, DSNs, ports).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from services.cancellation.settings import CancellationSettings
+from services.identity.settings import IdentitySettings
+from services.notifier.settings import NotifierSettings
+from services.verification.settings import VerificationSettings
+from shared.settings import ServiceSettings
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE_FILE = DEPLOY / "compose.yaml"
+ENV_EXAMPLE = DEPLOY / "env.example"
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "identity": IdentitySettings,
+    "verification": VerificationSettings,
+    "cancellation": CancellationSettings,
+    "notifier": NotifierSettings,
+}
+SERVICES = list(SETTINGS)
+
+# Settings whose local default (127.0.0.1 ...) is wrong inside a container.
+CONTAINER_OVERRIDES = ("KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_DSN", "REDIS_URL", "HTTP_HOST")
+NOTIFIER_OVERRIDES = ("SMTP_HOST", "SMTP_PORT")
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings classes read this process's environment (names case-insensitive):
+    hide every setting so that only the files under test decide the values."""
+    names = set().union(*(_field_names(settings) for settings in SETTINGS.values()))
+    for variable in list(os.environ):
+        if variable.upper() in names:
+            monkeypatch.delenv(variable)
+
+
+# --- reading the files -----------------------------------------------------------
+
+
+@functools.cache
+def _compose() -> dict[str, Any]:
+    # safe_load resolves the anchors/aliases and the `<<` merge keys.
+    data = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), "compose.yaml is not a mapping"
+    assert isinstance(data.get("services"), dict), "compose.yaml has no services"
+    return data
+
+
+def _services() -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = _compose()["services"]
+    return services
+
+
+def _service(name: str) -> dict[str, Any]:
+    services = _services()
+    assert name in services, f"compose.yaml has no service {name!r}"
+    service = services[name]
+    assert isinstance(service, dict), f"service {name!r} is not a mapping"
+    return service
+
+
+def _env(name: str) -> dict[str, str]:
+    """The environment of a compose service, as the container sees it."""
+    raw = _service(name).get("environment", {})
+    items: list[tuple[str, object]]
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        assert isinstance(raw, list), f"{name}: environment is neither a map nor a list"
+        items = []
+        for entry in raw:
+            key, sep, text = str(entry).partition("=")
+            items.append((key, text if sep else None))
+    env: dict[str, str] = {}
+    for key, value in items:
+        # Compose rejects YAML booleans in `environment`, and a bare name (None)
+        # copies the variable from the host: neither is a value the file controls.
+        assert not isinstance(value, bool), f"{name}: {key} must be quoted ('{value}')"
+        assert value is not None, f"{name}: {key} has no value"
+        assert isinstance(value, str | int | float), f"{name}: {key} = {value!r}"
+        env[str(key)] = str(value)
+    return env
+
+
+def _command(name: str) -> list[str]:
+    command = _service(name).get("command")
+    assert command, f"{name}: no command"
+    if isinstance(command, str):
+        return command.split()
+    assert isinstance(command, list)
+    return [str(part) for part in command]
+
+
+def _ports(name: str) -> list[tuple[int | None, int]]:
+    """(published host port, container port) of each `ports` entry."""
+    pairs: list[tuple[int | None, int]] = []
+    for entry in _service(name).get("ports", []):
+        if isinstance(entry, dict):
+            published = entry.get("published")
+            pairs.append((int(published) if published is not None else None, int(entry["target"])))
+            continue
+        parts = str(entry).split("/")[0].split(":")
+        target = int(parts[-1])
+        pairs.append((int(parts[-2]) if len(parts) >= 2 else None, target))
+    return pairs
+
+
+def _field_names(settings: type[ServiceSettings]) -> set[str]:
+    return {field.upper() for field in settings.model_fields}
+
+
+def _effective(service: str) -> ServiceSettings:
+    """The settings a container of the service gets: its compose environment over
+    the defaults."""
+    env = _env(service)
+    return SETTINGS[service].model_validate({key.lower(): value for key, value in env.items()})
+
+
+def _kafka_map(service: str, variable: str) -> dict[str, str]:
+    """NAME -> value of a Kafka listener list such as INTERNAL://kafka:9092,..."""
+    value = _env(service).get(variable)
+    assert value, f"{service}: {variable} is not set"
+    result: dict[str, str] = {}
+    for item in value.split(","):
+        listener, sep, rest = item.strip().partition("://")
+        assert sep, f"{service}: {variable} entry {item!r} is not NAME://host:port"
+        result[listener] = rest
+    return result
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    assert sep and port.isdigit(), f"{address!r} is not host:port"
+    return host, int(port)
+
+
+def _service_by_host(host: str) -> str | None:
+    """The compose service reachable as `host` on the compose network."""
+    for name, service in _services().items():
+        if host == name or host == service.get("hostname"):
+            return name
+    return None
+
+
+ENV_LINE = re.compile(r"^(?P<comment>#\s*)?(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
+SECTION_LINE = re.compile(r"^#\s*\[(?P<section>[a-z]+)\]")
+
+
+def _env_example() -> dict[str, dict[str, str | None]]:
+    """Section -> {NAME: value, or None for a commented-out (unset) setting}."""
+    sections: dict[str, dict[str, str | None]] = {}
+    current: dict[str, str | None] | None = None
+    for number, line in enumerate(ENV_EXAMPLE.read_text(encoding="utf-8").splitlines(), 1):
+        if match := SECTION_LINE.match(line):
+            current = sections.setdefault(match["section"], {})
+        elif match := ENV_LINE.match(line):
+            assert current is not None, f"env.example:{number}: {line!r} before any [section]"
+            assert match["name"] not in current, f"env.example:{number}: {match['name']} twice"
+            current[match["name"]] = None if match["comment"] else match["value"].strip()
+    return sections
+
+
+# --- the four services -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_runs_its_console_script(name: str) -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts: dict[str, str] = pyproject["project"]["scripts"]
+    command = _command(name)
+
+    assert command[0] == f"{name}-service"
+    assert scripts.get(command[0], "").startswith(f"services.{name}."), (
+        f"{command[0]} is not the console script of services.{name}: {scripts}"
+    )
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_is_built_from_the_deploy_dockerfile(name: str) -> None:
+    build = _service(name).get("build")
+    assert isinstance(build, dict), f"{name}: build must give context and dockerfile"
+    context = (DEPLOY / build["context"]).resolve()
+
+    assert context == ROOT
+    assert (context / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
+    assert (DEPLOY / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_container_overrides_are_set(name: str) -> None:
+    env = _env(name)
+    settings = SETTINGS[name]
+    required = CONTAINER_OVERRIDES + (NOTIFIER_OVERRIDES if name == "notifier" else ())
+
+    for variable in required:
+        assert variable in env, f"{name}: {variable} is not set"
+        if variable == "SMTP_PORT":
+            continue  # Mailpit's SMTP port happens to be the default: set explicitly anyway
+        default = settings.model_fields[variable.lower()].default
+        assert env[variable] != str(default), f"{name}: {variable} is the local default"
+    assert env["HTTP_HOST"] == "0.0.0.0"
+    assert env.get("KAFKA_IDEMPOTENT_PRODUCER") == "true"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_variable_is_a_setting_of_the_service(name: str) -> None:
+    unknown = set(_env(name)) - _field_names(SETTINGS[name])
+
+    assert not unknown, f"{name}: not settings of {SETTINGS[name].__name__}: {sorted(unknown)}"
+    _effective(name)  # and every value is valid for its setting
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_published_port_is_the_http_port(name: str) -> None:
+    settings = SETTINGS[name]
+    default_port = settings.model_fields["http_port"].default
+    port = _effective(name).http_port
+
+    assert port == default_port
+    assert (port, port) in _ports(name), f"{name}: publish {port}:{port}, got {_ports(name)}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_healthcheck_asks_readyz_on_the_http_port(name: str) -> None:
+    healthcheck = _service(name).get("healthcheck")
+    assert isinstance(healthcheck, dict), f"{name}: no healthcheck"
+    test = healthcheck["test"]
+    text = " ".join(test) if isinstance(test, list) else str(test)
+    urls = re.findall(r"https?://[^\s'\"]+", text)
+    assert len(urls) == 1, f"{name}: healthcheck must request one URL: {text}"
+    url = urlsplit(urls[0])
+
+    assert url.hostname in ("127.0.0.1", "localhost")
+    assert url.port == _effective(name).http_port
+    assert url.path == "/readyz"
+    assert "curl" not in text and "wget" not in text, "python:3.11-slim has neither"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_waits_for_healthy_infrastructure(name: str) -> None:
+    depends_on = _service(name).get("depends_on")
+    assert isinstance(depends_on, dict), f"{name}: depends_on needs conditions"
+
+    for dependency in ("kafka", "redis", "postgres"):
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", (
+            f"{name} must wait for {dependency} to be healthy"
+        )
+        assert _service(dependency).get("healthcheck", {}).get("test"), (
+            f"{dependency} has no healthcheck, service_healthy would never hold"
+        )
+
+
+# --- the infrastructure they point at ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_kafka_bootstrap_servers_are_served_by_the_kafka_listeners(name: str) -> None:
+    bootstrap = _effective(name).kafka_bootstrap_servers
+
+    for address in bootstrap.split(","):
+        host, port = _host_port(address.strip())
+        broker = _service_by_host(host)
+        assert broker is not None, f"{name}: {host} is no compose service"
+        advertised = _kafka_map(broker, "KAFKA_ADVERTISED_LISTENERS")
+        listeners = _kafka_map(broker, "KAFKA_LISTENERS")
+        protocols = dict(
+            item.split(":", 1)
+            for item in _env(broker)["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        names = [n for n, value in advertised.items() if _host_port(value) == (host, port)]
+        assert names, f"{name}: {address} is not advertised by {broker}: {advertised}"
+        listener = names[0]
+
+        assert listener in listeners, f"{broker}: {listener} is advertised but not listened on"
+        assert _host_port(listeners[listener])[1] == port
+        assert protocols.get(listener) == "PLAINTEXT", "the services speak plain Kafka"
+        assert listener not in _env(broker)["KAFKA_CONTROLLER_LISTENER_NAMES"].split(",")
+
+
+def test_kafka_is_a_single_kraft_node_with_an_external_listener() -> None:
+    env = _env("kafka")
+    listeners = _kafka_map("kafka", "KAFKA_LISTENERS")
+    advertised = _kafka_map("kafka", "KAFKA_ADVERTISED_LISTENERS")
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    voter_id, _, voter = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].partition("@")
+
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert env.get("CLUSTER_ID")
+    assert voter_id == env["KAFKA_NODE_ID"]
+    assert _service_by_host(_host_port(voter)[0]) == "kafka"
+    assert _host_port(voter)[1] == _host_port(listeners[controller])[1]
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for variable in (
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+    ):
+        assert env[variable] == "1", variable
+    # host tools: localhost:9094, published on the same port
+    external = [n for n, value in advertised.items() if _host_port(value) == ("localhost", 9094)]
+    assert external, f"nothing advertised as localhost:9094: {advertised}"
+    assert _host_port(listeners[external[0]])[1] == 9094
+    assert (9094, 9094) in _ports("kafka")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_postgres_dsn_points_at_the_postgres_service(name: str) -> None:
+    dsn = urlsplit(_effective(name).postgres_dsn)
+    postgres = _env("postgres")
+
+    assert dsn.scheme in ("postgresql", "postgres")
+    assert dsn.hostname is not None
+    assert _service_by_host(dsn.hostname) == "postgres"
+    assert str(_service("postgres").get("image", "")).startswith("postgres:16")
+    assert dsn.port in (None, 5432)
+    assert dsn.username == postgres.get("POSTGRES_USER", "postgres")
+    assert dsn.password == postgres["POSTGRES_PASSWORD"]
+    assert dsn.path in ("", "/"), "POSTGRES_DSN names the server; each service has its database"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_redis_url_points_at_the_redis_service(name: str) -> None:
+    url = urlsplit(_effective(name).redis_url)
+
+    assert url.scheme == "redis"
+    assert url.hostname is not None
+    assert _service_by_host(url.hostname) == "redis"
+    assert url.port in (None, 6379)
+
+
+def test_notifier_sends_to_the_mail_sink() -> None:
+    settings = _effective("notifier")
+    assert isinstance(settings, NotifierSettings)
+    mailpit = _service_by_host(settings.smtp_host)
+
+    assert mailpit is not None, f"SMTP_HOST {settings.smtp_host} is no compose service"
+    assert "mailpit" in str(_service(mailpit).get("image", ""))
+    assert settings.smtp_port == 1025
+    assert (8025, 8025) in _ports(mailpit), "the Mailpit UI is published on 8025"
+
+
+# --- deploy/env.example --------------------------------------------------------------
+
+
+def test_env_example_names_only_settings() -> None:
+    known = set().union(*(_field_names(settings) for settings in SETTINGS.values()))
+    named = {name for section in _env_example().values() for name in section}
+
+    assert named, "env.example names no variable"
+    assert not named - known, f"not a setting of any service: {sorted(named - known)}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_env_example_lists_every_setting_with_its_default(name: str) -> None:
+    sections = _env_example()
+    assert set(sections) == {"common", *SERVICES}, f"sections: {sorted(sections)}"
+    settings = SETTINGS[name]
+    listed = {**sections["common"], **sections[name]}
+
+    assert set(listed) == _field_names(settings)
+    unset = {key for key, value in listed.items() if value is None}
+    for key in unset:
+        assert settings.model_fields[key.lower()].default is None, f"{key} has a default"
+    given = {key.lower(): value for key, value in listed.items() if value is not None}
+    assert settings.model_validate(given) == settings.model_validate({}), (
+        f"env.example values of {name} are not the defaults"
+    )
