@@ -1,0 +1,164 @@
+"""Consumers over the real broker and PostgreSQL: inbox deduplication and dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from services.verification.main import spec
+from services.verification.settings import VerificationSettings
+from shared.events import AccountRegistered, LoginMethodKind, encode, new_envelope
+from shared.testing.infra import Scope
+from shared.testing.kafka import group_lag, publish, read_all
+from shared.testing.services import running
+from shared.testing.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+TOPIC = "identity.events"
+
+
+def registered(account_id: str):  # type: ignore[no-untyped-def]
+    return new_envelope(
+        AccountRegistered(registered_at=datetime.now(UTC), method=LoginMethodKind.QQ),
+        producer="identity",
+        account_id=account_id,
+    )
+
+
+async def caught_up(settings: VerificationSettings, scope: Scope) -> bool:
+    group = f"{settings.consumer_group}.{TOPIC}"
+    return await group_lag(settings.kafka_bootstrap_servers, group, scope.topic(TOPIC)) == 0
+
+
+async def test_the_same_event_delivered_twice_takes_effect_once(scope: Scope) -> None:
+    settings = scope.settings(VerificationSettings)
+    event = registered("900000000001")
+    async with running(spec(settings)):
+        for _ in range(2):
+            await publish(settings.kafka_bootstrap_servers, scope.topic(TOPIC), event)
+
+        async def done() -> bool:
+            return await caught_up(settings, scope)
+
+        await eventually(done, what="both deliveries committed")
+        db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+        try:
+            # The projection insert is a plain INSERT: without the inbox the second delivery
+            # would fail, be retried and end in the DLQ.
+            assert await db.fetchval("SELECT count(*) FROM accounts") == 1
+            assert await db.fetchval("SELECT count(*) FROM inbox") == 1
+        finally:
+            await db.close()
+        dlq = await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
+        assert dlq == []
+
+
+PRODUCE_OUTSIDE = """
+import asyncio, sys
+from aiokafka import AIOKafkaProducer
+
+async def main(bootstrap, topic, messages):
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    for value, headers in messages:
+        await producer.send_and_wait(topic, value=value, key=b"k", headers=headers)
+    await producer.stop()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], eval(sys.stdin.read())))
+"""
+
+
+async def produce_from_another_process(bootstrap: str, topic: str, messages: list[object]) -> None:
+    """A plain aiokafka producer in its own OS process: none of our code touches the bytes."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PRODUCE_OUTSIDE, bootstrap, topic, stdin=asyncio.subprocess.PIPE
+    )
+    await proc.communicate(repr(messages).encode())
+    assert proc.returncode == 0
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_next_event_is_processed(
+    scope: Scope,
+) -> None:
+    settings = scope.settings(VerificationSettings)
+    bad_payload = json.loads(encode(registered("900000000002")))
+    bad_payload["payload"]["method"] = "carrier-pigeon"
+    valid = registered("900000000003")
+    async with running(spec(settings)):
+        await produce_from_another_process(
+            settings.kafka_bootstrap_servers,
+            scope.topic(TOPIC),
+            [
+                (b"{not json", [("content-type", b"application/json"), ("trace", b"\xff\xfe")]),
+                (json.dumps(bad_payload).encode(), []),
+                (encode(valid), []),
+            ],
+        )
+
+        async def processed() -> object:
+            db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+            try:
+                return await db.fetchval(
+                    "SELECT account_id FROM accounts WHERE account_id = $1", valid.account_id
+                )
+            finally:
+                await db.close()
+
+        await eventually(processed, what="the valid event after the poison ones processed")
+
+        async def dead_letters() -> list[object]:
+            records = await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
+            return records if len(records) >= 2 else []
+
+        garbage, invalid = await eventually(dead_letters, what="two dead letters")
+        assert garbage.value == b"{not json"
+        headers = dict(garbage.headers)
+        assert headers["trace"] == b"\xff\xfe"  # original headers kept byte for byte
+        assert headers["content-type"] == b"application/json"
+        assert headers["dlq.reason"] == b"undecodable"
+        assert b"not JSON" in headers["dlq.error"]
+        assert headers["dlq.source.topic"] == scope.topic(TOPIC).encode()
+        assert invalid.value == json.dumps(bad_payload).encode()
+        assert b"method" in dict(invalid.headers)["dlq.error"]
+
+
+async def test_a_handler_that_keeps_failing_is_retried_a_bounded_number_of_times_then_dead_lettered(
+    scope: Scope,
+) -> None:
+    settings = scope.settings(VerificationSettings, consumer_max_attempts=3)
+    first = registered("900000000004")
+    # Same account, another event_id: the inbox lets it through and the insert conflicts,
+    # a failure no retry can fix.
+    conflicting = registered("900000000004")
+    follower = registered("900000000005")
+    async with running(spec(settings)):
+        for event in (first, conflicting, follower):
+            await publish(settings.kafka_bootstrap_servers, scope.topic(TOPIC), event)
+
+        async def dead_letter() -> list[object]:
+            return await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
+
+        (record,) = await eventually(dead_letter, what="the failing event dead-lettered")
+        headers = dict(record.headers)
+        assert headers["dlq.reason"] == b"handler_failed"
+        assert b"IntegrityError" in headers["dlq.error"]
+        assert record.value == encode(conflicting)
+
+        async def done() -> bool:
+            return await caught_up(settings, scope)
+
+        await eventually(done, what="the consumer moved past the failing event")
+        db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+        try:
+            ids = {r["account_id"] for r in await db.fetch("SELECT account_id FROM accounts")}
+            assert ids == {"900000000004", "900000000005"}
+            # The failed event's inbox claim rolled back with its effect.
+            assert await db.fetchval("SELECT count(*) FROM inbox") == 2
+        finally:
+            await db.close()
