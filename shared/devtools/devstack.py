@@ -20,11 +20,12 @@ from shared.devtools.broker import EmbeddedBroker, start_embedded_broker
 from shared.devtools.infra import MissingDependency, ensure_postgres, ensure_redis
 from shared.devtools.mailsink import MailSink, serve_http
 
+_BASE = int(os.environ.get("DEV_HTTP_PORT_BASE", "8000"))
 SERVICES = {
-    "identity": 8001,
-    "verification": 8002,
-    "cancellation": 8003,
-    "notifier": 8004,
+    "identity": _BASE + 1,
+    "verification": _BASE + 2,
+    "cancellation": _BASE + 3,
+    "notifier": _BASE + 4,
 }
 SMTP_PORT = int(os.environ.get("DEV_SMTP_PORT", "1025"))
 MAIL_HTTP_PORT = int(os.environ.get("DEV_MAIL_HTTP_PORT", "8025"))

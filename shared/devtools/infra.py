@@ -85,3 +85,22 @@ def ensure_postgres(dsn: str) -> str:
         )
     _wait(host, port, "PostgreSQL")
     return f"PostgreSQL was stopped; started it on {host}:{port}"
+
+
+def main() -> None:
+    """`python -m shared.devtools.infra`: make sure Redis and PostgreSQL answer (tests, CI)."""
+    import os
+    import sys
+
+    try:
+        print(ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")))
+        print(
+            ensure_postgres(os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"))
+        )
+    except MissingDependency as exc:
+        print(f"cannot run: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,13 +6,15 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka import ConsumerRecord
 
 from services.verification.main import spec
 from services.verification.settings import VerificationSettings
-from shared.events import AccountRegistered, LoginMethodKind, encode, new_envelope
+from shared.events import AccountRegistered, Envelope, LoginMethodKind, encode, new_envelope
 from shared.testing.infra import Scope
 from shared.testing.kafka import group_lag, publish, read_all
 from shared.testing.services import running
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 TOPIC = "identity.events"
 
 
-def registered(account_id: str):  # type: ignore[no-untyped-def]
+def registered(account_id: str) -> Envelope[Any]:
     return new_envelope(
         AccountRegistered(registered_at=datetime.now(UTC), method=LoginMethodKind.QQ),
         producer="identity",
@@ -112,7 +114,7 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_next_event_is_processed(
 
         await eventually(processed, what="the valid event after the poison ones processed")
 
-        async def dead_letters() -> list[object]:
+        async def dead_letters() -> list[ConsumerRecord[bytes, bytes]]:
             records = await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
             return records if len(records) >= 2 else []
 
@@ -141,7 +143,7 @@ async def test_a_handler_that_keeps_failing_is_retried_a_bounded_number_of_times
         for event in (first, conflicting, follower):
             await publish(settings.kafka_bootstrap_servers, scope.topic(TOPIC), event)
 
-        async def dead_letter() -> list[object]:
+        async def dead_letter() -> list[ConsumerRecord[bytes, bytes]]:
             return await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
 
         (record,) = await eventually(dead_letter, what="the failing event dead-lettered")

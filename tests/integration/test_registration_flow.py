@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from aiokafka import ConsumerRecord
 
 from services.identity.main import spec
 from services.identity.settings import IdentitySettings
@@ -29,8 +30,8 @@ async def test_acc_1_registration_commits_the_account_and_publishes_its_events_o
         ids = [first.json()["account_id"], second.json()["account_id"]]
         assert all(i.isdigit() for i in ids) and ids[0] != ids[1]
 
-        async def published() -> list[object]:
-            records = await read_all(settings.kafka_bootstrap_servers, scope.topic("identity.events"))
+        async def published() -> list[ConsumerRecord[bytes, bytes]]:
+            records = await read_all(scope.infra.kafka, scope.topic("identity.events"))
             return records if len(records) >= 2 else []
 
         records = await eventually(published, what="two AccountRegistered on the topic")
@@ -40,7 +41,7 @@ async def test_acc_1_registration_commits_the_account_and_publishes_its_events_o
         assert all(r.key == e.account_id.encode() for r, e in zip(records, events, strict=True))
         assert {e.payload.email_masked for e in events} == {"a***@example.com", "b***@example.com"}
 
-        contacts = await read_all(settings.kafka_bootstrap_servers, scope.topic("identity.contacts"))
+        contacts = await read_all(scope.infra.kafka, scope.topic("identity.contacts"))
         assert {decode(r.value, REGISTRY).payload for r in contacts} >= {
             AccountContacts(contact_email="ann@example.com"),
         }
@@ -55,7 +56,8 @@ async def test_a_refused_registration_publishes_nothing(scope: Scope) -> None:
     """The state change and its events commit together: a rollback leaves no event."""
     settings = scope.settings(IdentitySettings)
     async with running(spec(settings)) as (_, client):
-        assert (await client.post("/v1/accounts", json={"email": "cy@example.com"})).status_code == 201
+        first = await client.post("/v1/accounts", json={"email": "cy@example.com"})
+        assert first.status_code == 201
         again = await client.post("/v1/accounts", json={"email": "CY@example.com"})
         assert again.status_code == 409
         assert again.json()["error"]["code"] == "EMAIL_ALREADY_REGISTERED"

@@ -1,0 +1,76 @@
+"""The four services as separate OS processes over the embedded broker and a real SMTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.devtools.broker import free_port
+from shared.devtools.mailsink import MailSink
+from shared.events import REGISTRY, Envelope, NotificationSent, decode
+from shared.testing.infra import Scope
+from shared.testing.kafka import read_all
+from shared.testing.services import service_processes
+from shared.testing.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+ALL = ["identity", "verification", "cancellation", "notifier"]
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    mail = MailSink(free_port())
+    mail.start()
+    yield mail
+    mail.stop()
+
+
+async def test_registering_over_http_reaches_every_service_and_sends_the_welcome_email(
+    scope: Scope, sink: MailSink, tmp_path: Path
+) -> None:
+    env = scope.env(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port)
+    with service_processes(ALL, env, tmp_path) as procs:
+        async with httpx.AsyncClient(base_url=procs["identity"].url) as client:
+            reply = await client.post(
+                "/v1/accounts", json={"email": "dora@example.com", "language": "en"}
+            )
+        assert reply.status_code == 201, reply.text
+        account_id = reply.json()["account_id"]
+
+        mail = await asyncio.to_thread(
+            sink.wait_for, lambda m: "dora@example.com" in m.rcpt_to, 30.0
+        )
+        assert mail.subject == "Welcome to Account Center"
+        assert account_id in mail.text
+
+        for service in ("verification", "cancellation"):
+            db = f"{scope.infra.postgres_dsn}/{scope.prefix}{service}"
+
+            async def projected(db: str = db) -> object:
+                conn = await asyncpg.connect(db)
+                try:
+                    return await conn.fetchval(
+                        "SELECT registration_method FROM accounts WHERE account_id = $1",
+                        account_id,
+                    )
+                finally:
+                    await conn.close()
+
+            assert await eventually(projected, what=f"{service} projection") == "email"
+
+        async def sent_event() -> list[Envelope[Any]]:
+            records = await read_all(scope.infra.kafka, scope.topic("notifier.events"))
+            return [decode(r.value, REGISTRY) for r in records]
+
+        (event,) = await eventually(sent_event, what="NotificationSent published")
+        assert isinstance(event.payload, NotificationSent)
+        assert event.account_id == account_id
+        assert event.payload.destination_masked == "d***@example.com"
+        assert sink.snapshot() == [mail]  # one event, one message
