@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint typecheck unit contract integration e2e asyncapi contracts clean
+.PHONY: install dev dev-reset test lint typecheck unit contract integration e2e asyncapi contracts clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ asyncapi: install
 
 contracts: install
 	$(BIN)/python -m shared.contracts
+
+## Drop the dev databases (account_*); the embedded broker starts empty anyway.
+dev-reset: install
+	$(BIN)/python -m shared.devtools.infra --drop-databases "$${DATABASE_PREFIX:-account_}"
 
 clean:
 	rm -rf $(VENV) .dev .mypy_cache .ruff_cache

@@ -87,11 +87,34 @@ def ensure_postgres(dsn: str) -> str:
     return f"PostgreSQL was stopped; started it on {host}:{port}"
 
 
+async def drop_databases(dsn: str, prefix: str) -> list[str]:
+    """Drop every database whose name starts with prefix."""
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{dsn.rstrip('/')}/postgres")
+    try:
+        rows = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", prefix + "%"
+        )
+        for row in rows:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+        return [str(row["datname"]) for row in rows]
+    finally:
+        await conn.close()
+
+
 def main() -> None:
-    """`python -m shared.devtools.infra`: make sure Redis and PostgreSQL answer (tests, CI)."""
+    """`python -m shared.devtools.infra`: make sure Redis and PostgreSQL answer (tests, CI);
+    with `--drop-databases PREFIX`, drop the databases whose names start with PREFIX."""
+    import asyncio
     import os
     import sys
 
+    if len(sys.argv) == 3 and sys.argv[1] == "--drop-databases" and sys.argv[2]:
+        dsn = os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432")
+        for name in asyncio.run(drop_databases(dsn, sys.argv[2])):
+            print(f"dropped {name}")
+        return
     try:
         print(ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")))
         print(
