@@ -6,7 +6,13 @@ from pathlib import Path
 
 from services.cancellation.entrypoints.subscribers import subscribe
 from services.cancellation.settings import CancellationSettings
-from shared.events import CancellationRequested, Topic
+from shared.events import (
+    CancellationCompleted,
+    CancellationRejected,
+    CancellationRequested,
+    CancellationWithdrawn,
+    Topic,
+)
 from shared.service import ServiceSpec, run_service
 
 DESCRIPTION = "Account cancellation: preconditions, cooling-off, completion."
@@ -17,7 +23,14 @@ def spec(settings: CancellationSettings | None = None) -> ServiceSpec:
         settings=settings or CancellationSettings(),
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
-        publishes={Topic.CANCELLATION_EVENTS: [CancellationRequested]},
+        publishes={
+            Topic.CANCELLATION_EVENTS: [
+                CancellationRequested,
+                CancellationWithdrawn,
+                CancellationRejected,
+                CancellationCompleted,
+            ]
+        },
         subscribe=subscribe,
     )
 

@@ -17,3 +17,33 @@ class CancellationRequested(EventPayload):
     application_id: str = Field(description="Id of the application.")
     requested_at: datetime = Field(description="When, UTC.")
     cooling_off_ends_at: datetime = Field(description="When the account will be cancelled.")
+
+
+class CancellationWithdrawn(EventPayload):
+    """The applicant withdrew during cooling-off; the account is unfrozen (CAN-5)."""
+
+    event_type = "CancellationWithdrawn"
+
+    application_id: str = Field(description="Id of the application.")
+    withdrawn_at: datetime = Field(description="When, UTC.")
+
+
+class CancellationRejected(EventPayload):
+    """A precondition broke during cooling-off; the application ends (CAN-6)."""
+
+    event_type = "CancellationRejected"
+
+    application_id: str = Field(description="Id of the application.")
+    reasons: list[str] = Field(
+        description="Reason codes of the broken preconditions.", examples=[["ARREARS"]]
+    )
+    rejected_at: datetime = Field(description="When, UTC.")
+
+
+class CancellationCompleted(EventPayload):
+    """The account is cancelled: it can no longer log in and its data is erased (CAN-7)."""
+
+    event_type = "CancellationCompleted"
+
+    application_id: str = Field(description="Id of the application.")
+    completed_at: datetime = Field(description="When, UTC.")

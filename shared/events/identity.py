@@ -72,3 +72,90 @@ class AccountContacts(EventPayload):
     )
     contact_email: str | None = Field(default=None, description="Contact email (product notices).")
     language: str = Field(default="zh-CN", description="Preferred language.", examples=["en"])
+
+
+class AccountStatus(StrEnum):
+    """ACC-3: what other services must see of an account."""
+
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    CANCELLED = "cancelled"
+
+
+class AccountStatusChanged(EventPayload):
+    """An account was frozen, unfrozen or cancelled (ACC-3)."""
+
+    event_type = "AccountStatusChanged"
+
+    status: AccountStatus = Field(description="New status.", examples=["frozen"])
+    frozen_reasons: list[str] = Field(
+        default_factory=list,
+        description="Why it is frozen: violation, real_name_failed, overdue, pending_cancellation.",
+        examples=[["pending_cancellation"]],
+    )
+    changed_at: datetime = Field(description="When, UTC.")
+
+
+class LoginSucceeded(EventPayload):
+    """A login completed (LOGIN-8)."""
+
+    event_type = "LoginSucceeded"
+
+    method: str = Field(description="password, wechat, qq, wecom or official_account.")
+    device_id: str | None = Field(default=None, description="Client-supplied device id.")
+    ip: str | None = Field(default=None, description="Client IP address.")
+    new_device: bool = Field(default=False, description="First login from this device.")
+    at: datetime = Field(description="When, UTC.")
+
+
+class LoginFailed(EventPayload):
+    """A login attempt on an existing account failed (LOGIN-8)."""
+
+    event_type = "LoginFailed"
+
+    method: str = Field(description="password, wechat, qq, wecom or official_account.")
+    device_id: str | None = Field(default=None, description="Client-supplied device id.")
+    ip: str | None = Field(default=None, description="Client IP address.")
+    reason: str = Field(
+        description="Stable reason code.", examples=["INVALID_CREDENTIALS", "LOGIN_LOCKED"]
+    )
+    at: datetime = Field(description="When, UTC.")
+
+
+class AccountLocked(EventPayload):
+    """Password login was locked after too many failures (LOGIN-2)."""
+
+    event_type = "AccountLocked"
+
+    locked_until: datetime = Field(description="When password login opens again, UTC.")
+    failures: int = Field(description="Failed attempts counted.", examples=[10])
+    at: datetime = Field(description="When, UTC.")
+
+
+class PasswordChanged(EventPayload):
+    """The password was changed or reset (PWD-2, PWD-3)."""
+
+    event_type = "PasswordChanged"
+
+    how: str = Field(description="change or reset.", examples=["reset"])
+    at: datetime = Field(description="When, UTC.")
+
+
+class SecurePhoneChanged(EventPayload):
+    """The secure phone was bound or changed (SEC-2)."""
+
+    event_type = "SecurePhoneChanged"
+
+    phone_masked: str = Field(description="New secure phone, masked.", examples=["+86 181****1234"])
+    previous_masked: str | None = Field(default=None, description="Previous one, masked.")
+    at: datetime = Field(description="When, UTC.")
+
+
+class SecureEmailChanged(EventPayload):
+    """The secure email was bound or changed (SEC-3)."""
+
+    event_type = "SecureEmailChanged"
+
+    email_masked: str = Field(description="New secure email, masked.", examples=["a***@x.com"])
+    previous_masked: str | None = Field(default=None, description="Previous one, masked.")
+    at: datetime = Field(description="When, UTC.")
