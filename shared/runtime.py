@@ -24,6 +24,7 @@ class Runtime:
     engine: AsyncEngine
     redis: Redis
     clock: Clock = field(default_factory=SystemClock)
+    extras: dict[str, Any] = field(default_factory=dict)  # service-specific wiring
     _producer: AIOKafkaProducer | None = None
     _relay: OutboxRelay | None = None
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.envelope import Envelope
 from shared.inbox import claim_event
-from shared.outbox import add_to_outbox
+from shared.outbox import add_to_outbox, add_tombstone_to_outbox
 
 
 class UnitOfWork:
@@ -60,6 +60,11 @@ class UnitOfWork:
     async def emit(self, topic: str, envelope: Envelope[Any]) -> None:
         """Queue an event for the topic (unprefixed name) in this transaction."""
         await add_to_outbox(self.conn, f"{self._topic_prefix}{topic}", envelope)
+        self._emitted = True
+
+    async def emit_tombstone(self, topic: str, key: str) -> None:
+        """Queue a null value for the key: erases it from a compacted topic."""
+        await add_tombstone_to_outbox(self.conn, f"{self._topic_prefix}{topic}", key, uuid.uuid4())
         self._emitted = True
 
     async def claim(self, consumer: str, event_id: uuid.UUID) -> bool:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.identity.entrypoints.http import router
+from services.identity.entrypoints.http import dev_router, router
+from services.identity.entrypoints.subscribers import subscribe
 from services.identity.settings import IdentitySettings
 from shared.events import (
     AccountContacts,
+    AccountLocked,
     AccountRegistered,
+    AccountStatusChanged,
+    LoginFailed,
     LoginMethodBound,
     LoginMethodUnbound,
+    LoginSucceeded,
+    NotificationRequested,
+    PasswordChanged,
+    SecureEmailChanged,
+    SecurePhoneChanged,
     Topic,
 )
 from shared.service import ServiceSpec, run_service
@@ -19,15 +28,29 @@ DESCRIPTION = "Accounts, login methods, passwords, sessions, secure channels, MF
 
 
 def spec(settings: IdentitySettings | None = None) -> ServiceSpec:
+    s = settings or IdentitySettings()
     return ServiceSpec(
-        settings=settings or IdentitySettings(),
+        settings=s,
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
-        routers=[router],
+        routers=[router, dev_router] if s.dev_mode else [router],
         publishes={
-            Topic.IDENTITY_EVENTS: [AccountRegistered, LoginMethodBound, LoginMethodUnbound],
+            Topic.IDENTITY_EVENTS: [
+                AccountRegistered,
+                LoginMethodBound,
+                LoginMethodUnbound,
+                AccountStatusChanged,
+                LoginSucceeded,
+                LoginFailed,
+                AccountLocked,
+                PasswordChanged,
+                SecurePhoneChanged,
+                SecureEmailChanged,
+            ],
             Topic.IDENTITY_CONTACTS: [AccountContacts],
+            Topic.NOTIFIER_REQUESTS: [NotificationRequested],
         },
+        subscribe=subscribe,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData()
 
@@ -13,10 +14,18 @@ accounts = sa.Table(
     metadata,
     sa.Column("account_id", sa.BigInteger, account_id_seq, primary_key=True),
     sa.Column("status", sa.Text, nullable=False),
+    sa.Column("frozen_reasons", postgresql.ARRAY(sa.Text), nullable=False),
     sa.Column("nickname", sa.Text, nullable=True),
     sa.Column("language", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("secure_phone", sa.Text, nullable=True),
+    sa.Column("secure_email", sa.Text, nullable=True),
+    sa.Column("message_phone", sa.Text, nullable=True),
     sa.Column("contact_email", sa.Text, nullable=True),
+    sa.Column("real_name_status", sa.Text, nullable=False),
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 login_methods = sa.Table(
@@ -25,5 +34,41 @@ login_methods = sa.Table(
     sa.Column("account_id", sa.BigInteger, sa.ForeignKey("accounts.account_id"), primary_key=True),
     sa.Column("kind", sa.Text, primary_key=True),
     sa.Column("identifier", sa.Text, nullable=False),
+    sa.Column("subtype", sa.Text, nullable=True),
+    sa.Column("display", sa.Text, nullable=False),
     sa.Column("bound_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("device_id", sa.Text, nullable=True),
+    sa.Column("ip", sa.Text, nullable=True),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+known_devices = sa.Table(
+    "known_devices",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("device_id", sa.Text, primary_key=True),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("project_id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="projects_name_per_account"),
 )

@@ -1,46 +1,42 @@
-"""Account rules that need no I/O: what a registration request must satisfy."""
+"""Account rules that need no I/O: status (ACC-3) and registration input."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from email_validator import EmailNotValidError, validate_email
+from collections.abc import Iterable
 
 from shared.errors import AppError
+from shared.events import AccountStatus
 
 SUPPORTED_LANGUAGES = frozenset({"zh-CN", "en"})
-
-
-class InvalidEmail(AppError):
-    code = "EMAIL_INVALID"
+FROZEN_REASONS = frozenset({"violation", "real_name_failed", "overdue", "pending_cancellation"})
 
 
 class UnsupportedLanguage(AppError):
     code = "LANGUAGE_UNSUPPORTED"
 
 
-@dataclass(frozen=True)
-class EmailRegistration:
-    """A validated request to register by email."""
+class AccountCancelled(AppError):
+    """ACC-3: a cancelled account can do nothing."""
 
-    email: str
-    language: str
-
-
-def normalise_email(raw: str) -> str:
-    """SEC-5: syntax-checked, IDNA-aware; the domain lower-cased, the local part kept."""
-    try:
-        result = validate_email(raw, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidEmail(
-            f"Not a valid email address: {exc}", details={"field": "email"}
-        ) from None
-    return result.normalized
+    status_code = 403
+    code = "ACCOUNT_CANCELLED"
 
 
-def email_registration(email: str, language: str) -> EmailRegistration:
+def check_language(language: str) -> str:
     if language not in SUPPORTED_LANGUAGES:
         raise UnsupportedLanguage(
             f"Language must be one of {sorted(SUPPORTED_LANGUAGES)}.", details={"field": "language"}
         )
-    return EmailRegistration(email=normalise_email(email), language=language)
+    return language
+
+
+def status_of(cancelled: bool, frozen_reasons: Iterable[str]) -> AccountStatus:
+    """ACC-3: cancelled wins; any frozen reason freezes; else active."""
+    if cancelled:
+        return AccountStatus.CANCELLED
+    return AccountStatus.FROZEN if set(frozen_reasons) else AccountStatus.ACTIVE
+
+
+def may_log_in(status: AccountStatus) -> bool:
+    """A frozen account can still log in (to settle the reason); a cancelled one cannot."""
+    return status is not AccountStatus.CANCELLED

@@ -1,0 +1,271 @@
+"""Reading and writing identity's tables; storage errors become domain errors here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.identity.adapters.tables import (
+    account_id_seq,
+    accounts,
+    known_devices,
+    login_attempts,
+    login_methods,
+    projects,
+)
+from services.identity.domain.errors import AccountNotFound
+from services.identity.domain.login_methods import (
+    Identity,
+    QuotaExceeded,
+    check_can_bind,
+    check_can_unbind,
+)
+from services.identity.domain.projects import ProjectNameTaken, ProjectNotFound
+from shared.events import LoginMethodKind
+
+Row = sa.Row[Any]
+
+
+async def lock_identifier(conn: AsyncConnection, namespace: str, value: str) -> None:
+    """Serialise every transaction that counts or claims this identifier (quotas hold under
+    concurrency: 60 parallel binds of one WeChat give exactly 50)."""
+    await conn.execute(
+        sa.select(
+            sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"{namespace}:{value}", 0))
+        )
+    )
+
+
+async def new_account_id(conn: AsyncConnection) -> int:
+    account_id = await conn.scalar(sa.select(account_id_seq.next_value()))
+    assert account_id is not None
+    return int(account_id)
+
+
+async def insert_account(conn: AsyncConnection, account_id: int, **values: Any) -> None:
+    await conn.execute(
+        accounts.insert().values(
+            account_id=account_id, status="active", frozen_reasons=[], **values
+        )
+    )
+
+
+async def get_account(conn: AsyncConnection, account_id: int, *, for_update: bool = False) -> Row:
+    query = sa.select(accounts).where(accounts.c.account_id == account_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise AccountNotFound(f"No account {account_id}.")
+    return row
+
+
+async def update_account(conn: AsyncConnection, account_id: int, **values: Any) -> None:
+    await conn.execute(
+        accounts.update().where(accounts.c.account_id == account_id).values(**values)
+    )
+
+
+async def methods_of(conn: AsyncConnection, account_id: int) -> list[Row]:
+    result = await conn.execute(
+        sa.select(login_methods)
+        .where(login_methods.c.account_id == account_id)
+        .order_by(login_methods.c.bound_at)
+    )
+    return list(result.all())
+
+
+async def accounts_with(conn: AsyncConnection, kind: LoginMethodKind, identifier: str) -> list[int]:
+    """Accounts the identity is bound to (a WeChat person may have up to 50)."""
+    result = await conn.execute(
+        sa.select(login_methods.c.account_id)
+        .where(login_methods.c.kind == kind.value, login_methods.c.identifier == identifier)
+        .order_by(login_methods.c.account_id)
+    )
+    found: list[int] = [int(value) for value in result.scalars().all()]
+    return found
+
+
+async def bind_method(
+    conn: AsyncConnection,
+    account_id: int,
+    identity: Identity,
+    *,
+    display: str,
+    limit: int,
+    at: datetime,
+) -> None:
+    """LM-1, LM-2, LM-8 checked and the method stored, atomically."""
+    await get_account(conn, account_id, for_update=True)
+    await lock_identifier(conn, identity.kind.value, identity.identifier)
+    bound = {LoginMethodKind(r.kind): r.subtype for r in await methods_of(conn, account_id)}
+    elsewhere = len(await accounts_with(conn, identity.kind, identity.identifier))
+    check_can_bind(identity, bound, elsewhere, limit)
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                login_methods.insert().values(
+                    account_id=account_id,
+                    kind=identity.kind.value,
+                    identifier=identity.identifier,
+                    subtype=identity.subtype,
+                    display=display,
+                    bound_at=at,
+                )
+            )
+    except IntegrityError:
+        raise QuotaExceeded(
+            f"This {identity.kind.value} identity is already bound to another account.",
+            details={"kind": identity.kind.value, "limit": limit},
+        ) from None
+
+
+async def unbind_method(conn: AsyncConnection, account_id: int, kind: LoginMethodKind) -> Row:
+    """LM-4 checked; returns the removed method."""
+    await get_account(conn, account_id, for_update=True)
+    rows = {LoginMethodKind(r.kind): r for r in await methods_of(conn, account_id)}
+    check_can_unbind(kind, list(rows))
+    await conn.execute(
+        login_methods.delete().where(
+            login_methods.c.account_id == account_id, login_methods.c.kind == kind.value
+        )
+    )
+    return rows[kind]
+
+
+async def release_all_methods(conn: AsyncConnection, account_id: int) -> None:
+    """REG-5: a cancelled account's identifiers are free again."""
+    await conn.execute(login_methods.delete().where(login_methods.c.account_id == account_id))
+
+
+async def count_secure_phone(conn: AsyncConnection, phone: str) -> int:
+    """Accounts (not cancelled) guarded by this phone; call under lock_identifier('phone')."""
+    count = await conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(accounts)
+        .where(accounts.c.secure_phone == phone, accounts.c.status != "cancelled")
+    )
+    return int(count or 0)
+
+
+async def accounts_by_secure_phone(conn: AsyncConnection, phone: str) -> list[Row]:
+    result = await conn.execute(
+        sa.select(accounts).where(
+            accounts.c.secure_phone == phone, accounts.c.status != "cancelled"
+        )
+    )
+    return list(result.all())
+
+
+async def record_attempt(
+    conn: AsyncConnection,
+    account_id: int,
+    *,
+    at: datetime,
+    method: str,
+    device_id: str | None,
+    ip: str | None,
+    result: str,
+    reason: str | None = None,
+) -> None:
+    await conn.execute(
+        login_attempts.insert().values(
+            account_id=account_id,
+            at=at,
+            method=method,
+            device_id=device_id,
+            ip=ip,
+            result=result,
+            reason=reason,
+        )
+    )
+
+
+async def remember_device(
+    conn: AsyncConnection, account_id: int, device_id: str | None, at: datetime
+) -> bool:
+    """True when the device is new for the account (LOGIN-6 will notify on it)."""
+    if not device_id:
+        return False
+    result = await conn.execute(
+        postgresql.insert(known_devices)
+        .values(account_id=account_id, device_id=device_id, first_seen_at=at)
+        .on_conflict_do_nothing()
+        .returning(known_devices.c.device_id)
+    )
+    return result.first() is not None
+
+
+async def login_history(conn: AsyncConnection, account_id: int, limit: int) -> Sequence[Row]:
+    result = await conn.execute(
+        sa.select(login_attempts)
+        .where(login_attempts.c.account_id == account_id)
+        .order_by(login_attempts.c.at.desc(), login_attempts.c.id.desc())
+        .limit(limit)
+    )
+    return result.all()
+
+
+async def insert_project(
+    conn: AsyncConnection, account_id: int, name: str, description: str, at: datetime
+) -> Row:
+    project_id = uuid.uuid4()
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                projects.insert().values(
+                    project_id=project_id,
+                    account_id=account_id,
+                    name=name,
+                    description=description,
+                    enabled=True,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+    except IntegrityError:
+        raise ProjectNameTaken(
+            f"A project named {name!r} exists already.", details={"name": name}
+        ) from None
+    return await get_project(conn, account_id, project_id)
+
+
+async def get_project(conn: AsyncConnection, account_id: int, project_id: uuid.UUID) -> Row:
+    row = (
+        await conn.execute(
+            sa.select(projects).where(
+                projects.c.project_id == project_id, projects.c.account_id == account_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise ProjectNotFound(f"No project {project_id}.")
+    return row
+
+
+async def set_project_enabled(
+    conn: AsyncConnection, account_id: int, project_id: uuid.UUID, enabled: bool, at: datetime
+) -> Row:
+    await get_project(conn, account_id, project_id)
+    await conn.execute(
+        projects.update()
+        .where(projects.c.project_id == project_id)
+        .values(enabled=enabled, updated_at=at)
+    )
+    return await get_project(conn, account_id, project_id)
+
+
+async def list_projects(
+    conn: AsyncConnection, account_id: int, include_disabled: bool
+) -> Sequence[Row]:
+    query = sa.select(projects).where(projects.c.account_id == account_id)
+    if not include_disabled:
+        query = query.where(projects.c.enabled.is_(True))
+    return (await conn.execute(query.order_by(projects.c.created_at))).all()

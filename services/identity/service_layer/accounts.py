@@ -1,0 +1,237 @@
+"""The account's own settings: password (PWD-2, PWD-3), secure and contact channels (SEC,
+ACC-2), status from other services' events (ACC-3, REG-5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.identity.adapters import repository as repo
+from services.identity.domain.accounts import check_language, status_of
+from services.identity.domain.channels import email_key, normalise_email, normalise_phone
+from services.identity.domain.errors import InvalidCredentials
+from services.identity.domain.passwords import check_password
+from services.identity.service_layer.codes import (
+    CodePurpose,
+    check_code,
+    secure_destination,
+    send_code,
+    verify_identity,
+)
+from services.identity.service_layer.context import IdentityContext
+from services.identity.service_layer.events import emit, publish_contacts
+from services.identity.service_layer.login_methods import Proof
+from services.identity.service_layer.registration import SecurePhoneQuotaExceeded
+from shared.errors import AppError
+from shared.events import (
+    AccountStatusChanged,
+    Channel,
+    LoginMethodKind,
+    PasswordChanged,
+    SecureEmailChanged,
+    SecurePhoneChanged,
+    Topic,
+)
+from shared.masking import mask_email, mask_phone
+from shared.unit_of_work import UnitOfWork
+
+
+class NoPassword(AppError):
+    """PWD-1: passwords belong to accounts that log in by email."""
+
+    code = "PASSWORD_NOT_APPLICABLE"
+
+
+class SecureEmailProofRequired(AppError):
+    """SEC-3: ownership of the old secure email must be proven too."""
+
+    code = "OLD_SECURE_EMAIL_PROOF_REQUIRED"
+
+
+async def _login_email(conn: Any, account_id: int) -> str | None:
+    for row in await repo.methods_of(conn, account_id):
+        if row.kind == LoginMethodKind.EMAIL.value:
+            return str(row.identifier)
+    return None
+
+
+async def change_password(
+    ctx: IdentityContext, account_id: int, current: str, new: str, *, keep_session: str
+) -> None:
+    """PWD-2: takes effect at once; the account's other sessions end."""
+    async with ctx.runtime.engine.connect() as conn:
+        account = await repo.get_account(conn, account_id)
+        email = await _login_email(conn, account_id)
+    if email is None or account.password_hash is None:
+        raise NoPassword("This account does not log in by email, so it has no password.")
+    if not await ctx.hasher.verify(account.password_hash, current):
+        raise InvalidCredentials("The current password is wrong.")
+    check_password(new, email=email)
+    await _set_password(ctx, account_id, new, how="change", keep_session=keep_session)
+
+
+async def _set_password(
+    ctx: IdentityContext, account_id: int, new: str, *, how: str, keep_session: str | None
+) -> None:
+    hashed = await ctx.hasher.hash(new)
+    async with ctx.runtime.uow() as uow:
+        await repo.update_account(uow.conn, account_id, password_hash=hashed)
+        await emit(uow, account_id, PasswordChanged(how=how, at=ctx.now()))
+    await ctx.sessions.close_all(str(account_id), keep=keep_session)
+
+
+async def _account_for_reset(ctx: IdentityContext, email: str) -> Any:
+    async with ctx.runtime.engine.connect() as conn:
+        ids = await repo.accounts_with(conn, LoginMethodKind.EMAIL, email_key(email.strip()))
+        return await repo.get_account(conn, ids[0]) if ids else None
+
+
+async def request_password_reset(ctx: IdentityContext, email: str, channel: Channel) -> None:
+    """PWD-3: a code to the secure phone or email; silent when the email is unknown."""
+    account = await _account_for_reset(ctx, email)
+    if account is None:
+        return
+    destination = secure_destination(account, channel)
+    await send_code(
+        ctx,
+        CodePurpose.RESET_PASSWORD,
+        channel,
+        destination,
+        language=account.language,
+        account_id=str(account.account_id),
+    )
+
+
+async def reset_password(
+    ctx: IdentityContext, email: str, channel: Channel, code: str, new: str
+) -> None:
+    """PWD-3: the code proves the secure channel; every session ends."""
+    account = await _account_for_reset(ctx, email)
+    destination = None
+    if account is not None:
+        destination = account.secure_phone if channel is Channel.SMS else account.secure_email
+    await check_code(ctx, CodePurpose.RESET_PASSWORD, destination, code)
+    check_password(new, email=email_key(email.strip()))
+    await _set_password(ctx, account.account_id, new, how="reset", keep_session=None)
+
+
+async def change_secure_phone(
+    ctx: IdentityContext, account_id: int, proof: Proof, new_phone: str, new_phone_code: str
+) -> str:
+    """SEC-2: identity verification, then a code sent to the new phone; SEC-1 holds."""
+    phone = normalise_phone(new_phone, field="new_phone")
+    async with ctx.runtime.engine.connect() as conn:
+        account = await repo.get_account(conn, account_id)
+    await verify_identity(ctx, account, proof.channel, proof.code)
+    await check_code(ctx, CodePurpose.CHANGE_SECURE_PHONE, phone, new_phone_code)
+    async with ctx.runtime.uow() as uow:
+        await repo.lock_identifier(uow.conn, "phone", phone)
+        limit = ctx.settings.secure_phone_max_accounts
+        if (
+            phone != account.secure_phone
+            and await repo.count_secure_phone(uow.conn, phone) >= limit
+        ):
+            raise SecurePhoneQuotaExceeded(
+                f"This phone already guards {limit} accounts.", details={"limit": limit}
+            )
+        await repo.update_account(uow.conn, account_id, secure_phone=phone)
+        await emit(
+            uow,
+            account_id,
+            SecurePhoneChanged(
+                phone_masked=mask_phone(phone),
+                previous_masked=mask_phone(account.secure_phone) if account.secure_phone else None,
+                at=ctx.now(),
+            ),
+        )
+        await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
+    return mask_phone(phone)
+
+
+async def change_secure_email(
+    ctx: IdentityContext, account_id: int, proof: Proof, new_email: str, new_email_code: str
+) -> str:
+    """SEC-3: prove the old secure email (when there is one) and the new one."""
+    email = normalise_email(new_email, field="new_email")
+    async with ctx.runtime.engine.connect() as conn:
+        account = await repo.get_account(conn, account_id)
+    if account.secure_email is not None and proof.channel is not Channel.EMAIL:
+        raise SecureEmailProofRequired(
+            "Prove the current secure email with a code sent to it (channel `email`).",
+            details={"channel": "email"},
+        )
+    await verify_identity(ctx, account, proof.channel, proof.code)
+    await check_code(ctx, CodePurpose.CHANGE_SECURE_EMAIL, email, new_email_code)
+    async with ctx.runtime.uow() as uow:
+        await repo.update_account(uow.conn, account_id, secure_email=email)
+        await emit(
+            uow,
+            account_id,
+            SecureEmailChanged(
+                email_masked=mask_email(email),
+                previous_masked=mask_email(account.secure_email) if account.secure_email else None,
+                at=ctx.now(),
+            ),
+        )
+        await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
+    return mask_email(email)
+
+
+async def update_profile(ctx: IdentityContext, account_id: int, changes: dict[str, Any]) -> Any:
+    """ACC-2: nickname, language and the contact channels, apart from the secure ones."""
+    values: dict[str, Any] = {}
+    if "nickname" in changes:
+        values["nickname"] = (changes["nickname"] or "").strip()[:64] or None
+    if changes.get("language") is not None:
+        values["language"] = check_language(changes["language"])
+    if "contact_email" in changes:
+        raw = changes["contact_email"]
+        values["contact_email"] = normalise_email(raw, field="contact_email") if raw else None
+    if "message_phone" in changes:
+        raw = changes["message_phone"]
+        values["message_phone"] = normalise_phone(raw, field="message_phone") if raw else None
+    async with ctx.runtime.uow() as uow:
+        if values:
+            await repo.update_account(uow.conn, account_id, **values)
+        account = await repo.get_account(uow.conn, account_id)
+        if values.keys() & {"contact_email", "message_phone", "language"}:
+            await publish_contacts(uow, account)
+    return account
+
+
+async def apply_status(
+    ctx: IdentityContext,
+    uow: UnitOfWork,
+    account_id: int,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+    cancel: bool = False,
+) -> None:
+    """ACC-3 from another service's event; publishes AccountStatusChanged when it changes."""
+    account = await repo.get_account(uow.conn, account_id, for_update=True)
+    if account.status == "cancelled":
+        return
+    reasons = set(account.frozen_reasons)
+    if add:
+        reasons.add(add)
+    if remove:
+        reasons.discard(remove)
+    status = status_of(cancel, reasons)
+    now = ctx.now()
+    values: dict[str, Any] = {"status": status.value, "frozen_reasons": sorted(reasons)}
+    if cancel:
+        # CAN-7 / REG-5: identifiers and the secure phone are released; the erasure of the
+        # rest of the personal data comes with the cancellation service.
+        await repo.release_all_methods(uow.conn, account_id)
+        values.update(cancelled_at=now, secure_phone=None, secure_email=None)
+    await repo.update_account(uow.conn, account_id, **values)
+    if status.value != account.status or sorted(reasons) != sorted(account.frozen_reasons):
+        await emit(
+            uow,
+            account_id,
+            AccountStatusChanged(status=status, frozen_reasons=sorted(reasons), changed_at=now),
+        )
+    if cancel:
+        await uow.emit_tombstone(Topic.IDENTITY_CONTACTS, str(account_id))
+    if status.value != "active":
+        await ctx.sessions.close_all(str(account_id))

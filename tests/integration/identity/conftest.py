@@ -1,0 +1,137 @@
+"""An identity service in-process per test, plus helpers that act as a person would."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from services.identity.main import spec
+from services.identity.service_layer.context import IdentityContext, identity_context
+from services.identity.settings import IdentitySettings
+from shared.events import REGISTRY, Envelope, decode
+from shared.testing.codes import code_sent_to
+from shared.testing.infra import Scope
+from shared.testing.kafka import read_all
+from shared.testing.services import running
+
+PASSWORD = "Secr3t!pass"
+_phones = itertools.count(10000000)
+
+
+def wrong(code: str) -> str:
+    """A 6-digit code that is certainly not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def new_phone() -> str:
+    """A distinct valid mainland mobile number per call."""
+    return f"+86139{next(_phones):08d}"
+
+
+@dataclass
+class IdentityApp:
+    client: httpx.AsyncClient
+    ctx: IdentityContext
+    scope: Scope
+
+    @property
+    def kafka(self) -> str:
+        return self.scope.infra.kafka
+
+    async def code(self, destination: str, purpose: str) -> str:
+        return await code_sent_to(self.kafka, self.scope.prefix, destination, purpose)
+
+    async def send_code(self, purpose: str, channel: str, destination: str) -> httpx.Response:
+        return await self.client.post(
+            "/v1/codes", json={"purpose": purpose, "channel": channel, "destination": destination}
+        )
+
+    async def register_email(
+        self, email: str, *, phone: str | None = None, password: str = PASSWORD
+    ) -> httpx.Response:
+        """The whole REG-2/REG-3 flow over HTTP, codes read from their delivery requests."""
+        phone = phone or new_phone()
+        assert (await self.send_code("register", "email", email)).status_code == 202
+        assert (await self.send_code("register", "sms", phone)).status_code == 202
+        return await self.client.post(
+            "/v1/accounts",
+            json={
+                "method": "email",
+                "email": email,
+                "password": password,
+                "email_code": await self.code(email.lower(), "register"),
+                "phone": phone,
+                "phone_code": await self.code(phone, "register"),
+            },
+        )
+
+    async def register_third_party(
+        self, kind: str, *, phone: str | None = None, **claims: Any
+    ) -> httpx.Response:
+        phone = phone or new_phone()
+        assertion = await self.assertion(kind, **claims)
+        assert (await self.send_code("register", "sms", phone)).status_code == 202
+        return await self.client.post(
+            "/v1/accounts",
+            json={
+                "method": kind,
+                "assertion": assertion,
+                "phone": phone,
+                "phone_code": await self.code(phone, "register"),
+            },
+        )
+
+    async def assertion(self, kind: str, **claims: Any) -> str:
+        reply = await self.client.post("/v1/dev/assertions", json={"kind": kind, **claims})
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["assertion"])
+
+    async def login(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
+        return await self.client.post(
+            "/v1/sessions", json={"method": "password", "email": email, "password": password, **extra}
+        )
+
+    async def token(self, email: str, password: str = PASSWORD) -> dict[str, str]:
+        reply = await self.login(email, password)
+        assert reply.status_code == 201, reply.text
+        return {"authorization": f"Bearer {reply.json()['access_token']}"}
+
+    async def proof(self, auth: dict[str, str], channel: str = "sms") -> dict[str, str]:
+        """PROT-2: ask for a verify_identity code and read it where it was sent."""
+        reply = await self.client.post(
+            "/v1/me/verification-codes", json={"channel": channel}, headers=auth
+        )
+        assert reply.status_code == 202, reply.text
+        settings = (await self.client.get("/v1/me/settings", headers=auth)).json()
+        destination = settings["secure_phone"] if channel == "sms" else settings["secure_email"]
+        return {"channel": channel, "code": await self.code(destination, "verify_identity")}
+
+    async def events(self, topic: str = "identity.events") -> list[Envelope[Any]]:
+        records = await read_all(self.kafka, self.scope.topic(topic))
+        return [decode(r.value, REGISTRY) for r in records if r.value is not None]
+
+
+def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
+    values: dict[str, Any] = {
+        "dev_mode": True,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "code_per_minute": 1000,
+        "code_per_day": 100000,
+        **overrides,
+    }
+    return scope.settings(IdentitySettings, **values)
+
+
+@pytest.fixture
+async def identity(scope: Scope, request: pytest.FixtureRequest) -> AsyncIterator[IdentityApp]:
+    marker = request.node.get_closest_marker("identity_settings")
+    overrides = marker.kwargs if marker else {}
+    settings = identity_settings(scope, **overrides)
+    async with running(spec(settings)) as (app, client):
+        yield IdentityApp(client, identity_context(app.state.runtime), scope)
