@@ -1,0 +1,435 @@
+"""The login lockout (LOGIN-1..4) and one-time codes (CODE-1..3) against the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar, cast
+from uuid import uuid4
+
+import pytest
+import redis.exceptions
+from redis.asyncio import Redis
+
+from services.identity.adapters.code_store import CodeStore
+from services.identity.adapters.login_guard import Attempt, LoginGuard
+from services.identity.domain.errors import (
+    CaptchaRequired,
+    CodeExpired,
+    CodeInvalid,
+    CodeRateLimited,
+    CodeTooManyTries,
+    LoginLocked,
+)
+
+pytestmark = pytest.mark.integration
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+T = TypeVar("T")
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis_client: Redis) -> AsyncIterator[str]:
+    """A key prefix of this test only; its keys are deleted afterwards."""
+    value = f"t{uuid4().hex[:8]}:"
+    yield value
+    async for key in redis_client.scan_iter(match=value + "*"):
+        await redis_client.delete(key)
+
+
+def guard(
+    redis_client: Redis,
+    prefix: str,
+    *,
+    captcha_after: int = 3,
+    lock_after: int = 10,
+    lock_window_s: int = 3600,
+) -> LoginGuard:
+    return LoginGuard(
+        redis_client,
+        prefix,
+        captcha_after=captcha_after,
+        lock_after=lock_after,
+        lock_window_s=lock_window_s,
+    )
+
+
+def codes(redis_client: Redis, prefix: str, **overrides: int) -> CodeStore:
+    limits = {"ttl_s": 300, "max_tries": 5, "per_minute": 100, "per_day": 100, **overrides}
+    return CodeStore(redis_client, prefix, hmac_key="test-code-key", **limits)
+
+
+async def redis_now(redis_client: Redis) -> datetime:
+    seconds, micros = await redis_client.time()
+    return datetime.fromtimestamp(seconds + micros / 1e6, UTC)
+
+
+async def wait_until(probe: Callable[[], Awaitable[bool]], *, timeout_s: float, what: str) -> None:
+    """Poll probe until it holds; fail at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await probe():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout_s}s")
+
+
+async def outcome(call: Awaitable[T]) -> T | Exception:
+    try:
+        return await call
+    except Exception as exc:
+        return exc
+
+
+async def fail_times(login: LoginGuard, subject: str, n: int) -> list[datetime | None]:
+    results = []
+    for _ in range(n):
+        attempt = await login.begin(subject, captcha_passed=True)
+        results.append(await login.failed(attempt))
+    return results
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+
+
+# LOGIN
+
+
+async def test_login_4_a_hundred_parallel_wrong_passwords_lock_at_exactly_ten(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-4: 100 parallel wrong attempts: 10 get through, 90 are refused, one locks."""
+    login = guard(redis_client, prefix)
+    subject = uuid4().hex
+
+    async def wrong_password() -> tuple[Attempt, datetime | None] | LoginLocked:
+        try:
+            attempt = await login.begin(subject, captcha_passed=True)
+        except LoginLocked as exc:
+            return exc
+        await asyncio.sleep(0.01)  # the slow password check, so the attempts overlap
+        return attempt, await login.failed(attempt)
+
+    results = await asyncio.gather(*(wrong_password() for _ in range(100)))
+
+    through = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, LoginLocked)]
+    assert sorted(attempt.number for attempt, _ in through) == list(range(1, 11))
+    assert len(refused) == 90
+    lock_ends = [until for _, until in through if until is not None]
+    assert len(lock_ends) == 1
+    assert lock_ends[0] > await redis_now(redis_client)
+    assert await login.locked_until(subject) == lock_ends[0]
+    assert {r.locked_until for r in refused} == {lock_ends[0]}
+    # The next attempt may carry the right password: begin refuses before it is checked.
+    with pytest.raises(LoginLocked) as later:
+        await login.begin(subject, captcha_passed=True)
+    assert later.value.locked_until == lock_ends[0]
+
+
+async def test_login_2_the_lock_ends_one_window_after_the_first_failure_of_the_run(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-2: the lock lasts until run start + window, not last failure + window."""
+    login = guard(redis_client, prefix, captcha_after=100, lock_after=3, lock_window_s=2)
+    subject = uuid4().hex
+    first_failure = await redis_now(redis_client)
+    ends = []
+    for _ in range(3):
+        ends.append(await login.failed(await login.begin(subject, captcha_passed=True)))
+        await asyncio.sleep(0.4)  # spreads the failures over time; not a wait on a condition
+
+    locked_until = ends[-1]
+    assert ends[:2] == [None, None]
+    assert locked_until is not None
+    assert abs((locked_until - first_failure).total_seconds() - 2) < 0.2
+    with pytest.raises(LoginLocked):
+        await login.begin(subject, captcha_passed=True)
+
+    async def allowed() -> bool:
+        try:
+            attempt = await login.begin(subject, captcha_passed=True)
+        except LoginLocked:
+            return False
+        assert await redis_now(redis_client) >= locked_until
+        assert attempt.number == 1  # a new run
+        return True
+
+    await wait_until(allowed, timeout_s=5, what="the lock to end")
+    assert await login.locked_until(subject) is None
+
+
+async def test_login_3_while_locked_every_attempt_is_refused_saying_until_when(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-3: while locked, begin (before any password check) says when the lock ends."""
+    login = guard(redis_client, prefix)
+    subject = uuid4().hex
+    assert await login.locked_until(subject) is None
+    ends = await fail_times(login, subject, 10)
+    locked_until = ends[-1]
+    assert ends[:-1] == [None] * 9 and locked_until is not None
+
+    for captcha_passed in (True, False):
+        with pytest.raises(LoginLocked) as refused:
+            await login.begin(subject, captcha_passed=captcha_passed)
+        assert refused.value.locked_until == locked_until
+        assert refused.value.locked_until > await redis_now(redis_client)
+        assert refused.value.details == {"locked_until": locked_until.isoformat()}
+    assert await login.locked_until(subject) == locked_until
+    # Another subject is not affected.
+    assert (await login.begin(uuid4().hex, captcha_passed=False)).number == 1
+
+
+async def test_login_1_after_three_failures_today_a_captcha_is_required_and_not_counted(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-1: the 4th attempt of the day needs a captcha; refusals for it do not count."""
+    login = guard(redis_client, prefix)
+    subject = uuid4().hex
+    for number in (1, 2, 3):
+        attempt = await login.begin(subject, captcha_passed=False)
+        assert attempt.number == number
+        await login.failed(attempt)
+
+    for _ in range(20):  # more than lock_after: none of them counts
+        with pytest.raises(CaptchaRequired):
+            await login.begin(subject, captcha_passed=False)
+    assert await login.locked_until(subject) is None
+    assert (await login.begin(subject, captcha_passed=True)).number == 4
+
+
+async def test_login_1_a_success_ends_the_run_but_not_the_days_failures(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-1: the captcha counts the day's failures; a success only resets the lock run."""
+    login = guard(redis_client, prefix)
+    subject = uuid4().hex
+    await fail_times(login, subject, 3)
+    await login.succeeded(await login.begin(subject, captcha_passed=True))
+
+    with pytest.raises(CaptchaRequired):
+        await login.begin(subject, captcha_passed=False)
+    # The run starts again: ten more failures are needed to lock.
+    ends = await fail_times(login, subject, 10)
+    assert ends[:-1] == [None] * 9 and ends[-1] is not None
+
+
+async def test_login_1_the_day_count_expires_at_the_end_of_the_utc_day(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-1: "a day" is the UTC day: the failure counter expires at the next midnight."""
+    login = guard(redis_client, prefix)
+    await fail_times(login, uuid4().hex, 1)
+    day_keys = [k async for k in redis_client.scan_iter(match=prefix + "*:day")]
+    assert len(day_keys) == 1
+    # redis-py types expiretime as the sync client's int; the async client returns a coroutine.
+    expiretime = cast(Awaitable[int], redis_client.expiretime(day_keys[0]))
+    expires_at = datetime.fromtimestamp(await expiretime, UTC)
+    assert expires_at == next_utc_midnight(await redis_now(redis_client))
+
+
+async def test_login_1_and_4_parallel_attempts_cannot_skip_the_captcha(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-1, LOGIN-4: of 20 parallel attempts without captcha, only 3 are let through."""
+    login = guard(redis_client, prefix)
+    subject = uuid4().hex
+    results = await asyncio.gather(
+        *(outcome(login.begin(subject, captcha_passed=False)) for _ in range(20))
+    )
+    assert sum(isinstance(r, Attempt) for r in results) == 3
+    assert sum(isinstance(r, CaptchaRequired) for r in results) == 17
+
+
+async def test_login_fails_closed_when_redis_is_unreachable() -> None:
+    """LOGIN-4: no Redis, no password login: the connection error reaches the caller."""
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        login = guard(unreachable, "unused:")
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await login.begin(uuid4().hex, captcha_passed=True)
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await codes(unreachable, "unused:").issue("register", "ann@example.com")
+    finally:
+        await unreachable.aclose()
+
+
+# CODE
+
+
+async def test_both_adapters_work_with_a_client_that_decodes_responses(prefix: str) -> None:
+    """LOGIN-2, CODE-1: the adapters do not depend on how the caller's client decodes."""
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        login = guard(client, prefix, lock_after=2)
+        subject = uuid4().hex
+        ends = await fail_times(login, subject, 2)
+        assert ends[1] is not None and await login.locked_until(subject) == ends[1]
+        store = codes(client, prefix)
+        await store.verify(
+            "register", "ann@example.com", await store.issue("register", "ann@example.com")
+        )
+    finally:
+        await client.aclose()
+
+
+async def test_code_1_codes_are_six_digits_and_single_use(redis_client: Redis, prefix: str) -> None:
+    """CODE-1: 6 digits; the right code works once, then it is gone."""
+    store = codes(redis_client, prefix)
+    issued = [await store.issue("register", f"u{i}@example.com") for i in range(30)]
+    assert all(re.fullmatch(r"[0-9]{6}", code) for code in issued)
+
+    await store.verify("register", "u0@example.com", issued[0])
+    with pytest.raises(CodeExpired):
+        await store.verify("register", "u0@example.com", issued[0])
+    # A code proves only its own purpose and destination.
+    with pytest.raises(CodeExpired):
+        await store.verify("reset_password", "u1@example.com", issued[1])
+    if issued[1] != issued[2]:
+        with pytest.raises(CodeInvalid):
+            await store.verify("register", "u2@example.com", issued[1])
+
+
+async def test_code_1_parallel_verifies_of_the_right_code_consume_it_once(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1: single use holds under concurrency: one of 5 parallel right answers wins."""
+    store = codes(redis_client, prefix)
+    code = await store.issue("register", "ann@example.com")
+    results = await asyncio.gather(
+        *(outcome(store.verify("register", "ann@example.com", code)) for _ in range(5))
+    )
+    assert results.count(None) == 1
+    assert sum(isinstance(r, CodeExpired) for r in results) == 4
+
+
+async def test_code_1_a_new_code_replaces_the_previous_one(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1: only the latest code of a purpose and destination is valid."""
+    store = codes(redis_client, prefix)
+    first = await store.issue("register", "ann@example.com")
+    second = first
+    while second == first:  # one chance in a million that they are equal
+        second = await store.issue("register", "ann@example.com")
+    with pytest.raises(CodeInvalid):
+        await store.verify("register", "ann@example.com", first)
+    await store.verify("register", "ann@example.com", second)
+
+
+async def test_code_1_a_code_expires_after_its_ttl(redis_client: Redis, prefix: str) -> None:
+    """CODE-1: past ttl_s even the right code is refused as expired."""
+    store = codes(redis_client, prefix, ttl_s=1)
+    kept = await store.issue("register", "ann@example.com")
+    late = await store.issue("register", "ben@example.com")
+    issued_at = await redis_now(redis_client)
+    await store.verify("register", "ann@example.com", kept)
+
+    async def ttl_passed() -> bool:
+        return await redis_now(redis_client) > issued_at + timedelta(seconds=1.1)
+
+    await wait_until(ttl_passed, timeout_s=5, what="the code's ttl to pass")
+    with pytest.raises(CodeExpired):
+        await store.verify("register", "ben@example.com", late)
+
+
+async def test_code_1_fifty_parallel_wrong_tries_compare_at_most_five(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1: 50 parallel wrong codes: exactly 5 are compared, then even the right one fails."""
+    store = codes(redis_client, prefix)
+    code = await store.issue("register", "ann@example.com")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    results = await asyncio.gather(
+        *(outcome(store.verify("register", "ann@example.com", wrong)) for _ in range(50))
+    )
+    invalid = [r for r in results if isinstance(r, CodeInvalid)]
+    assert sorted(r.details["tries_left"] for r in invalid) == [0, 1, 2, 3, 4]
+    assert sum(isinstance(r, CodeTooManyTries | CodeExpired) for r in results) == 45
+    with pytest.raises((CodeTooManyTries, CodeExpired)):
+        await store.verify("register", "ann@example.com", code)
+
+
+async def test_code_1_malformed_codes_count_as_tries(redis_client: Redis, prefix: str) -> None:
+    """CODE-1: junk is refused as invalid and counted, so junk cannot probe forever."""
+    store = codes(redis_client, prefix)
+    code = await store.issue("register", "ann@example.com")
+    for junk in ("", "1234567", "abcdef", "١٢٣٤٥٦", f" {code}"):
+        with pytest.raises(CodeInvalid):
+            await store.verify("register", "ann@example.com", junk)
+    with pytest.raises(CodeTooManyTries):
+        await store.verify("register", "ann@example.com", code)
+
+
+async def test_code_2_one_code_a_minute_per_destination(redis_client: Redis, prefix: str) -> None:
+    """CODE-2: per_minute=1: the second send within the minute is refused with retry_after."""
+    store = codes(redis_client, prefix, per_minute=1)
+    await store.issue("register", "ann@example.com")
+    with pytest.raises(CodeRateLimited) as limited:
+        await store.issue("reset_password", "ann@example.com")  # the limit spans purposes
+    assert 0 < limited.value.retry_after_s <= 60
+    await store.issue("register", "ben@example.com")  # another destination is not affected
+
+
+async def test_code_2_parallel_sends_respect_the_minute_limit(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-2: of 20 parallel sends with per_minute=1, exactly one goes out."""
+    store = codes(redis_client, prefix, per_minute=1)
+    results = await asyncio.gather(
+        *(outcome(store.issue("register", "ann@example.com")) for _ in range(20))
+    )
+    assert sum(isinstance(r, str) for r in results) == 1
+    assert sum(isinstance(r, CodeRateLimited) for r in results) == 19
+
+
+async def test_code_2_the_day_limit_lasts_until_utc_midnight(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-2: per_day sends per UTC day; then retry_after points at the next midnight."""
+    store = codes(redis_client, prefix, per_minute=100, per_day=3)
+    for _ in range(3):
+        await store.issue("register", "ann@example.com")
+    with pytest.raises(CodeRateLimited) as limited:
+        await store.issue("register", "ann@example.com")
+    now = await redis_now(redis_client)
+    to_midnight = (next_utc_midnight(now) - now).total_seconds()
+    assert abs(limited.value.retry_after_s - to_midnight) <= 2
+
+
+async def test_code_3_redis_holds_neither_the_code_nor_the_destination(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-3: no key name or value contains the code or the destination in clear."""
+    store = codes(redis_client, prefix)
+    destinations = ["ann@example.com", "+8613800138000"]
+    issued = [await store.issue("register", d) for d in destinations]
+    wrong = f"{(int(issued[0]) + 1) % 1_000_000:06d}"
+    with pytest.raises(CodeInvalid):  # a try is stored too
+        await store.verify("register", destinations[0], wrong)
+
+    stored: list[bytes] = []
+    async for key in redis_client.scan_iter(match=prefix + "*"):
+        stored.append(key)
+        value = (
+            await cast(Awaitable[dict[bytes, bytes]], redis_client.hgetall(key))
+            if await redis_client.type(key) == b"hash"
+            else {b"": await redis_client.get(key)}
+        )
+        stored.extend(bytes(part) for item in value.items() for part in item)
+    assert len(stored) > 2
+    # A 6-digit run turns up in the random hex of HMACs about once in 20 000 runs.
+    for text in [*destinations, "8613800138000", *issued]:
+        assert not any(text.encode() in part for part in stored), text
