@@ -31,6 +31,11 @@ class NoSuchChannel(AppError):
     code = "VERIFICATION_CHANNEL_UNAVAILABLE"
 
 
+def code_key(destination: str) -> str:
+    """Codes for an email hold whatever its case (emails match case-insensitively)."""
+    return destination.casefold() if "@" in destination else destination
+
+
 def masked(channel: Channel, destination: str) -> str:
     return mask_phone(destination) if channel is Channel.SMS else mask_email(destination)
 
@@ -45,7 +50,7 @@ async def send_code(
     account_id: str = "",
 ) -> dict[str, Any]:
     """Issue a code (rate-limited per destination) and queue its delivery."""
-    code = await ctx.codes.issue(purpose.value, destination)
+    code = await ctx.codes.issue(purpose.value, code_key(destination))
     minutes = max(1, ctx.settings.code_ttl_s // 60)
     request = NotificationRequested(
         message_type="verification_code",
@@ -72,7 +77,7 @@ async def check_code(
     """Consume the code or raise; a missing destination behaves like an expired code."""
     if destination is None:
         raise CodeExpired("No valid code for this destination: request a new one.")
-    await ctx.codes.verify(purpose.value, destination, code)
+    await ctx.codes.verify(purpose.value, code_key(destination), code)
 
 
 def secure_destination(account: Any, channel: Channel) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,12 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
+from services.identity.domain.channels import normalise_email, normalise_phone
+from services.identity.adapters.code_store import CodeStore
 from services.identity.main import spec
 from services.identity.service_layer.context import IdentityContext, identity_context
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, Envelope, decode
 from shared.testing.codes import code_sent_to
-from shared.testing.infra import Scope
+from shared.testing.infra import Infra, Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import running
 
@@ -58,15 +62,16 @@ class IdentityApp:
         phone = phone or new_phone()
         assert (await self.send_code("register", "email", email)).status_code == 202
         assert (await self.send_code("register", "sms", phone)).status_code == 202
+        normal_phone = normalise_phone(phone)
         return await self.client.post(
             "/v1/accounts",
             json={
                 "method": "email",
                 "email": email,
                 "password": password,
-                "email_code": await self.code(email.lower(), "register"),
+                "email_code": await self.code(normalise_email(email), "register"),
                 "phone": phone,
-                "phone_code": await self.code(phone, "register"),
+                "phone_code": await self.code(normal_phone, "register"),
             },
         )
 
@@ -93,7 +98,8 @@ class IdentityApp:
 
     async def login(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
         return await self.client.post(
-            "/v1/sessions", json={"method": "password", "email": email, "password": password, **extra}
+            "/v1/sessions",
+            json={"method": "password", "email": email, "password": password, **extra},
         )
 
     async def token(self, email: str, password: str = PASSWORD) -> dict[str, str]:
@@ -116,6 +122,29 @@ class IdentityApp:
         return [decode(r.value, REGISTRY) for r in records if r.value is not None]
 
 
+class CodesAlwaysMatch(CodeStore):
+    """A fake code port for races on the database: every code proves its destination."""
+
+    async def verify(self, purpose: str, destination: str, code: str) -> None:
+        return None
+
+
+def without_codes(ctx: IdentityContext) -> IdentityContext:
+    """The same context with codes taken for granted (tests of quotas under concurrency)."""
+    return dataclasses.replace(
+        ctx,
+        codes=CodesAlwaysMatch(
+            ctx.runtime.redis,
+            "unused:",
+            hmac_key="k",
+            ttl_s=1,
+            max_tries=1,
+            per_minute=1,
+            per_day=1,
+        ),
+    )
+
+
 def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
     values: dict[str, Any] = {
         "dev_mode": True,
@@ -128,10 +157,28 @@ def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
     return scope.settings(IdentitySettings, **values)
 
 
-@pytest.fixture
-async def identity(scope: Scope, request: pytest.FixtureRequest) -> AsyncIterator[IdentityApp]:
-    marker = request.node.get_closest_marker("identity_settings")
-    overrides = marker.kwargs if marker else {}
-    settings = identity_settings(scope, **overrides)
-    async with running(spec(settings)) as (app, client):
+@contextlib.asynccontextmanager
+async def identity_app(scope: Scope, **overrides: Any) -> AsyncIterator[IdentityApp]:
+    async with running(spec(identity_settings(scope, **overrides))) as (app, client):
         yield IdentityApp(client, identity_context(app.state.runtime), scope)
+
+
+@pytest.fixture(scope="session")
+async def shared_identity(infra: Infra) -> AsyncIterator[IdentityApp]:
+    """One identity for the tests that need no special settings: starting one costs seconds
+    (its consumer groups join), so they share it and keep apart by distinct emails/phones."""
+    async with identity_app(infra.scope()) as app:
+        yield app
+
+
+@pytest.fixture
+async def identity(
+    request: pytest.FixtureRequest, infra: Infra, shared_identity: IdentityApp
+) -> AsyncIterator[IdentityApp]:
+    """The shared identity, or a private one when the test sets `identity_settings`."""
+    marker = request.node.get_closest_marker("identity_settings")
+    if marker is None:
+        yield shared_identity
+        return
+    async with identity_app(infra.scope(), **marker.kwargs) as app:
+        yield app

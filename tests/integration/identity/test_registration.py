@@ -14,7 +14,19 @@ from shared.events import (
     LoginMethodKind,
     NotificationRequested,
 )
-from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone, wrong
+from services.identity.service_layer.registration import (
+    Registered,
+    Registration,
+    SecurePhoneQuotaExceeded,
+    register,
+)
+from tests.integration.identity.conftest import (
+    PASSWORD,
+    IdentityApp,
+    new_phone,
+    without_codes,
+    wrong,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -128,33 +140,24 @@ async def test_reg_4_two_parallel_registrations_with_one_email_give_one_account(
     identity: IdentityApp,
 ) -> None:
     """LM-2 quota of 1 under concurrency: the database decides, not a read-then-write race."""
-    from services.identity.service_layer.registration import Registration, register
+    ctx = without_codes(identity.ctx)
 
-    ctx = identity.ctx
-    email = "twin@example.com"
-    requests = []
-    for _ in range(2):
-        phone = new_phone()
-        requests.append(
-            Registration(
-                method=LoginMethodKind.EMAIL,
-                phone=phone,
-                phone_code=await ctx.codes.issue("register", phone),
-                email=email,
-                password=PASSWORD,
-                email_code="",
-            )
+    async def attempt() -> object:
+        request = Registration(
+            method=LoginMethodKind.EMAIL,
+            phone=new_phone(),
+            phone_code="000000",
+            email="twin@example.com",
+            password=PASSWORD,
+            email_code="000000",
         )
-    # Both hold a valid email code: issue one per request, in turn, just before use.
-    async def attempt(request: Registration) -> object:
-        code = await ctx.codes.issue("register", email)
         try:
-            return await register(ctx, Registration(**{**request.__dict__, "email_code": code}))
+            return await register(ctx, request)
         except Exception as exc:
             return exc
 
-    results = await asyncio.gather(*(attempt(r) for r in requests))
-    assert sum(not isinstance(r, Exception) for r in results) == 1
+    results = await asyncio.gather(*(attempt() for _ in range(2)))
+    assert sum(isinstance(r, Registered) for r in results) == 1
     assert sum(isinstance(r, QuotaExceeded) for r in results) == 1
 
 
@@ -162,39 +165,26 @@ async def test_sec_1_one_phone_guards_at_most_five_accounts_even_in_parallel(
     identity: IdentityApp,
 ) -> None:
     """SEC-1 / REG-3: 8 parallel registrations with one secure phone give exactly 5."""
-    from services.identity.service_layer.registration import (
-        Registration,
-        SecurePhoneQuotaExceeded,
-        register,
-    )
-
-    ctx = identity.ctx
+    ctx = without_codes(identity.ctx)
     phone = new_phone()
 
     async def attempt(i: int) -> object:
-        email = f"multi{i}@example.com"
+        request = Registration(
+            method=LoginMethodKind.EMAIL,
+            phone=phone,
+            phone_code="000000",
+            email=f"multi{i}@example.com",
+            password=PASSWORD,
+            email_code="000000",
+        )
         try:
-            return await register(
-                ctx,
-                Registration(
-                    method=LoginMethodKind.EMAIL,
-                    phone=phone,
-                    phone_code=await ctx.codes.issue("register", phone),
-                    email=email,
-                    password=PASSWORD,
-                    email_code=await ctx.codes.issue("register", email),
-                ),
-            )
+            return await register(ctx, request)
         except Exception as exc:
             return exc
 
-    # Codes replace each other per destination, so the phone code is issued right before each
-    # use; the attempts still race on the quota inside their transactions.
-    results = []
-    for batch in (range(0, 4), range(4, 8)):
-        results += await asyncio.gather(*(attempt(i) for i in batch))
-    assert sum(not isinstance(r, Exception) for r in results) == 5
-    assert all(isinstance(r, SecurePhoneQuotaExceeded) for r in results if isinstance(r, Exception))
+    results = await asyncio.gather(*(attempt(i) for i in range(8)))
+    assert sum(isinstance(r, Registered) for r in results) == 5
+    assert sum(isinstance(r, SecurePhoneQuotaExceeded) for r in results) == 3
 
 
 async def test_code_3_the_code_travels_only_in_the_delivery_request(identity: IdentityApp) -> None:
@@ -208,7 +198,9 @@ async def test_code_3_the_code_travels_only_in_the_delivery_request(identity: Id
     assert any(isinstance(e.payload, NotificationRequested) for e in requests)
     for event in await identity.events():
         assert code not in event.model_dump_json()
-    keys = [k async for k in identity.ctx.runtime.redis.scan_iter(match=f"{identity.scope.prefix}*")]
+    keys = [
+        k async for k in identity.ctx.runtime.redis.scan_iter(match=f"{identity.scope.prefix}*")
+    ]
     for key in keys:
         assert b"kim@example.com" not in key
         if await identity.ctx.runtime.redis.type(key) == b"hash":
@@ -216,20 +208,14 @@ async def test_code_3_the_code_travels_only_in_the_delivery_request(identity: Id
             assert all(code.encode() not in v for v in values)
 
 
-async def test_code_2_sending_is_rate_limited_per_destination(scope: object) -> None:
+@pytest.mark.identity_settings(code_per_minute=1)
+async def test_code_2_sending_is_rate_limited_per_destination(identity: IdentityApp) -> None:
     """CODE-2 over HTTP: the second code within the minute is refused with retry_after_s."""
-    from services.identity.main import spec
-    from shared.testing.services import running
-    from tests.integration.identity.conftest import identity_settings
-
-    settings = identity_settings(scope, code_per_minute=1)  # type: ignore[arg-type]
-    async with running(spec(settings)) as (_, client):
-        body = {"purpose": "register", "channel": "sms", "destination": "+8613800000001"}
-        assert (await client.post("/v1/codes", json=body)).status_code == 202
-        again = await client.post("/v1/codes", json=body)
-        assert again.status_code == 429
-        assert again.json()["error"]["code"] == "CODE_RATE_LIMITED"
-        assert again.json()["error"]["details"]["retry_after_s"] > 0
+    assert (await identity.send_code("register", "sms", "+8613800000001")).status_code == 202
+    again = await identity.send_code("register", "sms", "+8613800000001")
+    assert again.status_code == 429
+    assert again.json()["error"]["code"] == "CODE_RATE_LIMITED"
+    assert again.json()["error"]["details"]["retry_after_s"] > 0
 
 
 async def test_sec_5_phones_are_stored_in_e164(identity: IdentityApp) -> None:
