@@ -151,6 +151,8 @@ class EventConsumer:
             name,
             group_id=consumer,
             auto_offset_reset="earliest",
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=_lenient_parser,
             decoder=_raw_decoder,

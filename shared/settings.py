@@ -26,6 +26,12 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(3, description="Partitions of topics the service creates.")
     kafka_replication_factor: int = Field(1, description="Replication of created topics.")
     kafka_topic_prefix: str = Field("", description="Prefix of every topic name (test isolation).")
+    kafka_session_timeout_ms: int = Field(
+        10000,
+        description="Consumer session timeout; a new group member joins in about half of it "
+        "on the embedded broker.",
+    )
+    kafka_heartbeat_interval_ms: int = Field(3000, description="Consumer heartbeat interval.")
 
     postgres_dsn: str = Field(
         "postgresql://postgres@127.0.0.1:5432",

@@ -18,6 +18,8 @@ S = TypeVar("S", bound=ServiceSettings)
 
 # Durations shrunk so tests run fast; every one of them is a setting.
 FAST: dict[str, Any] = {
+    "kafka_session_timeout_ms": 2000,
+    "kafka_heartbeat_interval_ms": 300,
     "outbox_poll_interval_s": 0.1,
     "consumer_retry_backoff_s": 0.05,
     "consumer_infra_backoff_s": 0.2,
