@@ -47,9 +47,15 @@ async def test_acc_1_reg_2_reg_3_email_registration_proves_email_and_phone(
     assert settings["secure_phone"] == phone
     assert settings["registered_at"] == body["registered_at"]
     events = await identity.events()
-    (registered,) = [e for e in events if isinstance(e.payload, AccountRegistered)]
+    (registered,) = [
+        e
+        for e in events
+        if isinstance(e.payload, AccountRegistered) and e.account_id == body["account_id"]
+    ]
     assert registered.account_id == body["account_id"]
-    contacts = await identity.events("identity.contacts")
+    contacts = [
+        e for e in await identity.events("identity.contacts") if e.account_id == body["account_id"]
+    ]
     assert contacts[-1].payload == AccountContacts(
         secure_phone=phone, contact_email="Gina@example.com", language="zh-CN"
     )
