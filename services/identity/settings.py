@@ -57,7 +57,8 @@ class IdentitySettings(ServiceSettings):
         False, description="Expose /v1/dev endpoints (mint fake assertions and captcha tickets)."
     )
     fake_provider_secret: str = Field(
-        "dev-only-fake-provider-secret-change-me", description="Key of the fake identity/captcha providers."
+        "dev-only-fake-provider-secret-change-me",
+        description="Key of the fake identity/captcha providers.",
     )
     assertion_audience: str = Field(
         "account-center", description="Audience identity assertions must name."

@@ -12,19 +12,14 @@ async def code_sent_to(bootstrap: str, topic_prefix: str, destination: str, purp
 
     async def newest() -> str | None:
         records = await read_all(bootstrap, f"{topic_prefix}{Topic.NOTIFIER_REQUESTS}")
-        found = None
-        for record in records:
-            if record.value is None:
-                continue
-            event = decode(record.value, REGISTRY)
-            payload = event.payload
-            if (
-                isinstance(payload, NotificationRequested)
-                and payload.destination == destination
-                and payload.params.get("purpose") == purpose
-            ):
-                if found is None or event.occurred_at >= found[0]:
-                    found = (event.occurred_at, payload.params["code"])
-        return found[1] if found else None
+        events = [decode(r.value, REGISTRY) for r in records if r.value is not None]
+        sent = [
+            (e.occurred_at, e.payload.params["code"])
+            for e in events
+            if isinstance(e.payload, NotificationRequested)
+            and e.payload.destination == destination
+            and e.payload.params.get("purpose") == purpose
+        ]
+        return max(sent)[1] if sent else None
 
     return await eventually(newest, what=f"a {purpose} code sent to {destination}")

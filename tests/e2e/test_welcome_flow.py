@@ -14,6 +14,7 @@ import pytest
 from shared.devtools.broker import free_port
 from shared.devtools.mailsink import MailSink
 from shared.events import REGISTRY, Envelope, NotificationSent, decode
+from shared.testing.accounts import register_by_email
 from shared.testing.infra import Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import service_processes
@@ -35,11 +36,18 @@ def sink() -> Iterator[MailSink]:
 async def test_registering_over_http_reaches_every_service_and_sends_the_welcome_email(
     scope: Scope, sink: MailSink, tmp_path: Path
 ) -> None:
-    env = scope.env(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port)
+    env = scope.env(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024
+    )
     with service_processes(ALL, env, tmp_path) as procs:
         async with httpx.AsyncClient(base_url=procs["identity"].url) as client:
-            reply = await client.post(
-                "/v1/accounts", json={"email": "dora@example.com", "language": "en"}
+            reply = await register_by_email(
+                client,
+                kafka=scope.infra.kafka,
+                topic_prefix=scope.prefix,
+                email="dora@example.com",
+                phone="+8613900000201",
+                language="en",
             )
         assert reply.status_code == 201, reply.text
         account_id = reply.json()["account_id"]

@@ -89,8 +89,7 @@ async def accounts_with(conn: AsyncConnection, kind: LoginMethodKind, identifier
         .where(login_methods.c.kind == kind.value, login_methods.c.identifier == identifier)
         .order_by(login_methods.c.account_id)
     )
-    found: list[int] = [int(str(v)) for v in result.scalars().all()]
-    return found
+    return [int(row[0]) for row in result.all()]
 
 
 async def bind_method(

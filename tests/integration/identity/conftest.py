@@ -12,18 +12,18 @@ from typing import Any
 import httpx
 import pytest
 
-from services.identity.domain.channels import normalise_email, normalise_phone
 from services.identity.adapters.code_store import CodeStore
 from services.identity.main import spec
 from services.identity.service_layer.context import IdentityContext, identity_context
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, Envelope, decode
+from shared.testing.accounts import TEST_PASSWORD, register_by_email
 from shared.testing.codes import code_sent_to
 from shared.testing.infra import Infra, Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import running
 
-PASSWORD = "Secr3t!pass"
+PASSWORD = TEST_PASSWORD
 _phones = itertools.count(10000000)
 
 
@@ -59,20 +59,13 @@ class IdentityApp:
         self, email: str, *, phone: str | None = None, password: str = PASSWORD
     ) -> httpx.Response:
         """The whole REG-2/REG-3 flow over HTTP, codes read from their delivery requests."""
-        phone = phone or new_phone()
-        assert (await self.send_code("register", "email", email)).status_code == 202
-        assert (await self.send_code("register", "sms", phone)).status_code == 202
-        normal_phone = normalise_phone(phone)
-        return await self.client.post(
-            "/v1/accounts",
-            json={
-                "method": "email",
-                "email": email,
-                "password": password,
-                "email_code": await self.code(normalise_email(email), "register"),
-                "phone": phone,
-                "phone_code": await self.code(normal_phone, "register"),
-            },
+        return await register_by_email(
+            self.client,
+            kafka=self.kafka,
+            topic_prefix=self.scope.prefix,
+            email=email,
+            phone=phone or new_phone(),
+            password=password,
         )
 
     async def register_third_party(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from shared.devtools.broker import free_port
-from shared.events import AccountLocked, LoginFailed, LoginSucceeded
+from shared.events import AccountLocked, Envelope, LoginFailed, LoginSucceeded
 from shared.testing.infra import Infra
 from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, identity_app, new_phone
@@ -33,10 +34,10 @@ async def test_login_8_attempts_are_recorded_as_events_and_history(identity: Ide
     ]
     assert history[0]["ip"]
 
-    async def events() -> list[object]:
+    async def events() -> list[Envelope[Any]]:
         found = [e for e in await identity.events() if e.account_id == account_id]
-        kinds = {type(e.payload) for e in found}
-        return found if {LoginFailed, LoginSucceeded} <= kinds else []
+        kinds = {e.type for e in found}
+        return found if {"LoginFailed", "LoginSucceeded"} <= kinds else []
 
     found = await eventually(events, what="login events")
     succeeded = [e.payload for e in found if isinstance(e.payload, LoginSucceeded)][-1]
@@ -100,7 +101,7 @@ async def test_login_2_login_3_ten_failures_lock_until_an_hour_after_the_first(
     assert 0 < (until - first).total_seconds() <= 3.5
     assert "password" not in error["message"].lower().replace("password login", "")
 
-    async def lock_event() -> list[object]:
+    async def lock_event() -> list[Envelope[Any]]:
         return [
             e
             for e in await identity.events()
@@ -131,7 +132,7 @@ async def test_login_4_one_hundred_parallel_wrong_attempts_count_exactly_ten(
     assert codes.count("LOGIN_LOCKED") == 90
     assert (await identity.login("sam@example.com")).status_code == 423
 
-    async def lock_events() -> list[object]:
+    async def lock_events() -> list[Envelope[Any]]:
         found = [
             e
             for e in await identity.events()

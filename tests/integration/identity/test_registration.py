@@ -8,17 +8,17 @@ import asyncpg
 import pytest
 
 from services.identity.domain.login_methods import QuotaExceeded
-from shared.events import (
-    AccountContacts,
-    AccountRegistered,
-    LoginMethodKind,
-    NotificationRequested,
-)
 from services.identity.service_layer.registration import (
     Registered,
     Registration,
     SecurePhoneQuotaExceeded,
     register,
+)
+from shared.events import (
+    AccountContacts,
+    AccountRegistered,
+    LoginMethodKind,
+    NotificationRequested,
 )
 from tests.integration.identity.conftest import (
     PASSWORD,

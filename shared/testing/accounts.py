@@ -1,0 +1,43 @@
+"""Registering an account over HTTP the way a person does: ask for codes, read them, register."""
+
+from __future__ import annotations
+
+import httpx
+
+from services.identity.domain.channels import normalise_email, normalise_phone
+from shared.testing.codes import code_sent_to
+
+TEST_PASSWORD = "Secr3t!pass"
+
+
+async def register_by_email(
+    client: httpx.AsyncClient,
+    *,
+    kafka: str,
+    topic_prefix: str,
+    email: str,
+    phone: str,
+    password: str = TEST_PASSWORD,
+    language: str = "zh-CN",
+) -> httpx.Response:
+    """REG-2/REG-3 over HTTP; the codes are read from their NotificationRequested."""
+    for channel, destination in (("email", email), ("sms", phone)):
+        sent = await client.post(
+            "/v1/codes",
+            json={"purpose": "register", "channel": channel, "destination": destination},
+        )
+        assert sent.status_code == 202, sent.text
+    email_code = await code_sent_to(kafka, topic_prefix, normalise_email(email), "register")
+    phone_code = await code_sent_to(kafka, topic_prefix, normalise_phone(phone), "register")
+    return await client.post(
+        "/v1/accounts",
+        json={
+            "method": "email",
+            "email": email,
+            "password": password,
+            "email_code": email_code,
+            "phone": phone,
+            "phone_code": phone_code,
+            "language": language,
+        },
+    )
