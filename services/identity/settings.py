@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
@@ -51,6 +51,12 @@ class IdentitySettings(ServiceSettings):
     session_signing_key: str = Field(
         DEV_SIGNING_KEY, description="Ed25519 private key (PEM) that signs access tokens."
     )
+
+    @field_validator("session_signing_key")
+    @classmethod
+    def _pem_on_one_line(cls, value: str) -> str:
+        """Environment files hold one line: accept the PEM with literal \\n separators."""
+        return value.replace("\\n", "\n")
 
     # Providers (REG-6, LOGIN-1)
     dev_mode: bool = Field(

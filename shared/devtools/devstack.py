@@ -92,6 +92,8 @@ async def run() -> int:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),
         "PYTHONUNBUFFERED": "1",
+        # The fake identity and captcha providers mint assertions and tickets in dev.
+        "DEV_MODE": os.environ.get("DEV_MODE", "true"),
     }
     procs: dict[str, asyncio.subprocess.Process] = {}
     pumps = []
