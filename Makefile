@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared services tests
+	$(BIN)/mypy shared services tests bench
 
 unit contract integration e2e: install
 	$(BIN)/python -m shared.devtools.infra
