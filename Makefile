@@ -43,9 +43,9 @@ asyncapi: install
 contracts: install
 	$(BIN)/python -m shared.contracts
 
-## Drop the dev databases (account_*); the embedded broker starts empty anyway.
+## Drop the dev databases (account_*) and Redis keys (acct:*); the broker starts empty anyway.
 dev-reset: install
-	$(BIN)/python -m shared.devtools.infra --drop-databases "$${DATABASE_PREFIX:-account_}"
+	$(BIN)/python -m shared.devtools.infra --reset
 
 clean:
 	rm -rf $(VENV) .dev .mypy_cache .ruff_cache

@@ -94,6 +94,8 @@ async def run() -> int:
         "PYTHONUNBUFFERED": "1",
         # The fake identity and captcha providers mint assertions and tickets in dev.
         "DEV_MODE": os.environ.get("DEV_MODE", "true"),
+        # A walk-through sends several codes to one phone within a minute.
+        "CODE_PER_MINUTE": os.environ.get("CODE_PER_MINUTE", "10"),
     }
     procs: dict[str, asyncio.subprocess.Process] = {}
     pumps = []

@@ -14,6 +14,8 @@ import os
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from shared.testing.kafka import read_all
+
 
 def render(record: ConsumerRecord[bytes, bytes]) -> str:
     head = f"{record.topic}[{record.partition}]@{record.offset} key={(record.key or b'').decode()}"
@@ -27,18 +29,18 @@ def render(record: ConsumerRecord[bytes, bytes]) -> str:
 
 
 async def tail(bootstrap: str, topic: str, follow: bool) -> None:
+    """Print the topic from the beginning; without follow, stop at the end it had at start."""
+    if not follow:
+        for record in await read_all(bootstrap, topic):
+            print(render(record), flush=True)
+        return
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     try:
-        idle_rounds = 0
-        while follow or idle_rounds < 3:
-            batch = await consumer.getmany(timeout_ms=1000)
-            idle_rounds = 0 if batch else idle_rounds + 1
-            for records in batch.values():
-                for record in records:
-                    print(render(record), flush=True)
+        async for record in consumer:
+            print(render(record), flush=True)
     finally:
         await consumer.stop()
 

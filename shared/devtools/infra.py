@@ -103,17 +103,34 @@ async def drop_databases(dsn: str, prefix: str) -> list[str]:
         await conn.close()
 
 
+async def drop_redis_keys(url: str, prefix: str) -> int:
+    """Delete every key that starts with prefix."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        return len(keys)
+    finally:
+        await client.aclose()
+
+
 def main() -> None:
     """`python -m shared.devtools.infra`: make sure Redis and PostgreSQL answer (tests, CI);
-    with `--drop-databases PREFIX`, drop the databases whose names start with PREFIX."""
+    with `--reset`, drop the dev databases and Redis keys (DATABASE_PREFIX, REDIS_KEY_PREFIX)."""
     import asyncio
     import os
     import sys
 
-    if len(sys.argv) == 3 and sys.argv[1] == "--drop-databases" and sys.argv[2]:
+    if sys.argv[1:] == ["--reset"]:
         dsn = os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432")
-        for name in asyncio.run(drop_databases(dsn, sys.argv[2])):
-            print(f"dropped {name}")
+        for name in asyncio.run(drop_databases(dsn, os.environ.get("DATABASE_PREFIX", "account_"))):
+            print(f"dropped database {name}")
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        prefix = os.environ.get("REDIS_KEY_PREFIX", "acct:")
+        print(f"deleted {asyncio.run(drop_redis_keys(redis_url, prefix))} Redis keys {prefix}*")
         return
     try:
         print(ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")))
