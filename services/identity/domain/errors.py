@@ -72,3 +72,60 @@ class AccountNotFound(NotFound):
 
 class IdentifierTaken(Conflict):
     code = "IDENTIFIER_TAKEN"
+
+
+class AccountChoiceRequired(Conflict):
+    """One WeChat person may manage up to 50 accounts: say which one."""
+
+    code = "ACCOUNT_CHOICE_REQUIRED"
+
+
+class NotRegistered(NotFound):
+    code = "LOGIN_METHOD_NOT_REGISTERED"
+
+
+class LoginRefused(AppError):
+    status_code = 403
+    code = "ACCOUNT_CANCELLED"
+
+
+class SecurePhoneQuotaExceeded(Conflict):
+    """SEC-1: one phone guards at most N accounts."""
+
+    code = "SECURE_PHONE_QUOTA_EXCEEDED"
+
+
+class MissingField(AppError):
+    code = "FIELD_REQUIRED"
+
+
+class PermissionsIncomplete(AppError):
+    """LM-9: the Official Account authorization lacks the account-service permission."""
+
+    status_code = 403
+    code = "PERMISSIONS_INCOMPLETE"
+
+
+class AuthorizationRevoked(AppError):
+    """LM-9: the user revoked our authorization on the WeChat side."""
+
+    status_code = 403
+    code = "AUTHORIZATION_REVOKED"
+
+
+class NoPassword(AppError):
+    """PWD-1: passwords belong to accounts that log in by email."""
+
+    code = "PASSWORD_NOT_APPLICABLE"
+
+
+class SecureEmailProofRequired(AppError):
+    """SEC-3: ownership of the old secure email must be proven too."""
+
+    code = "OLD_SECURE_EMAIL_PROOF_REQUIRED"
+
+
+class NoSuchChannel(AppError):
+    """PROT-2: the account has no secure channel of that kind; pick the alternative."""
+
+    code = "VERIFICATION_CHANNEL_UNAVAILABLE"

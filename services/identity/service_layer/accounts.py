@@ -8,7 +8,12 @@ from typing import Any
 from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language, status_of
 from services.identity.domain.channels import email_key, normalise_email, normalise_phone
-from services.identity.domain.errors import InvalidCredentials
+from services.identity.domain.errors import (
+    InvalidCredentials,
+    NoPassword,
+    SecureEmailProofRequired,
+    SecurePhoneQuotaExceeded,
+)
 from services.identity.domain.passwords import check_password
 from services.identity.service_layer.codes import (
     CodePurpose,
@@ -20,8 +25,6 @@ from services.identity.service_layer.codes import (
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit, publish_contacts
 from services.identity.service_layer.login_methods import Proof
-from services.identity.service_layer.registration import SecurePhoneQuotaExceeded
-from shared.errors import AppError
 from shared.events import (
     AccountStatusChanged,
     Channel,
@@ -33,18 +36,6 @@ from shared.events import (
 )
 from shared.masking import mask_email, mask_phone
 from shared.unit_of_work import UnitOfWork
-
-
-class NoPassword(AppError):
-    """PWD-1: passwords belong to accounts that log in by email."""
-
-    code = "PASSWORD_NOT_APPLICABLE"
-
-
-class SecureEmailProofRequired(AppError):
-    """SEC-3: ownership of the old secure email must be proven too."""
-
-    code = "OLD_SECURE_EMAIL_PROOF_REQUIRED"
 
 
 async def _login_email(conn: Any, account_id: int) -> str | None:

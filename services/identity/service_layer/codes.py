@@ -9,9 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from services.identity.domain.errors import CodeExpired
+from services.identity.domain.errors import CodeExpired, NoSuchChannel
 from services.identity.service_layer.context import PRODUCER, IdentityContext
-from shared.errors import AppError
 from shared.events import Channel, NotificationRequested, Topic, new_envelope
 from shared.masking import mask_email, mask_phone
 
@@ -23,12 +22,6 @@ class CodePurpose(StrEnum):
     RESET_PASSWORD = "reset_password"
     CHANGE_SECURE_PHONE = "change_secure_phone"
     CHANGE_SECURE_EMAIL = "change_secure_email"
-
-
-class NoSuchChannel(AppError):
-    """PROT-2: the account has no secure channel of that kind; pick the alternative."""
-
-    code = "VERIFICATION_CHANNEL_UNAVAILABLE"
 
 
 def code_key(destination: str) -> str:

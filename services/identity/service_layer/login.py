@@ -11,16 +11,19 @@ from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import may_log_in
 from services.identity.domain.channels import email_key
 from services.identity.domain.errors import (
+    AccountChoiceRequired,
     CaptchaInvalid,
     InvalidCredentials,
     LoginLocked,
+    LoginRefused,
     LoginUnavailable,
+    NotRegistered,
 )
 from services.identity.domain.login_methods import Identity
 from services.identity.service_layer.context import IdentityContext, login_subject
 from services.identity.service_layer.events import emit
 from services.identity.service_layer.registration import third_party_identity
-from shared.errors import AppError, Conflict, NotFound
+from shared.errors import AppError
 from shared.events import (
     AccountLocked,
     AccountStatus,
@@ -31,21 +34,6 @@ from shared.events import (
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 WRONG = "Email or password is wrong."
-
-
-class AccountChoiceRequired(Conflict):
-    """One WeChat person may manage up to 50 accounts: say which one."""
-
-    code = "ACCOUNT_CHOICE_REQUIRED"
-
-
-class NotRegistered(NotFound):
-    code = "LOGIN_METHOD_NOT_REGISTERED"
-
-
-class LoginRefused(AppError):
-    status_code = 403
-    code = "ACCOUNT_CANCELLED"
 
 
 @dataclass(frozen=True)

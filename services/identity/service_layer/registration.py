@@ -9,38 +9,19 @@ from services.identity.adapters import repository as repo
 from services.identity.adapters.providers import ACCOUNT_SERVICE_PERMISSION
 from services.identity.domain.accounts import check_language
 from services.identity.domain.channels import email_key, normalise_email, normalise_phone
+from services.identity.domain.errors import (
+    AuthorizationRevoked,
+    MissingField,
+    PermissionsIncomplete,
+    SecurePhoneQuotaExceeded,
+)
 from services.identity.domain.login_methods import Identity, QuotaExceeded, quota
 from services.identity.domain.passwords import check_password
 from services.identity.service_layer.codes import CodePurpose, check_code
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit, publish_contacts
-from shared.errors import AppError, Conflict
 from shared.events import AccountRegistered, LoginMethodKind
 from shared.masking import mask_email, mask_identifier
-
-
-class SecurePhoneQuotaExceeded(Conflict):
-    """SEC-1: one phone guards at most N accounts."""
-
-    code = "SECURE_PHONE_QUOTA_EXCEEDED"
-
-
-class MissingField(AppError):
-    code = "FIELD_REQUIRED"
-
-
-class PermissionsIncomplete(AppError):
-    """LM-9: the Official Account authorization lacks the account-service permission."""
-
-    status_code = 403
-    code = "PERMISSIONS_INCOMPLETE"
-
-
-class AuthorizationRevoked(AppError):
-    """LM-9: the user revoked our authorization on the WeChat side."""
-
-    status_code = 403
-    code = "AUTHORIZATION_REVOKED"
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 
+from services.identity.domain.errors import SecurePhoneQuotaExceeded
 from services.identity.domain.login_methods import QuotaExceeded
-from services.identity.service_layer.registration import (
-    Registered,
-    Registration,
-    SecurePhoneQuotaExceeded,
-    register,
-)
+from services.identity.service_layer.registration import Registered, Registration, register
 from shared.events import (
     AccountContacts,
     AccountRegistered,
