@@ -74,7 +74,7 @@ class SmsSink:
         self.requests = 0
         self.duplicates = 0
         self.delay_s = 0.0
-        self._failures: dict[str | None, _Failure] = {}
+        self._failures: dict[str | None, list[_Failure]] = {}
         self._accepted: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
@@ -101,11 +101,12 @@ class SmsSink:
     # --- control ------------------------------------------------------------------------
 
     def fail(self, times: int | None, mode: str = "unavailable", phone: str | None = None) -> None:
-        """Fail the next `times` sends (to `phone`, or to anyone); None: for ever."""
+        """Fail the next `times` sends (to `phone`, or to anyone); None: for ever. Rules for
+        the same phone queue up: fail(1, "unavailable"); fail(1, "throttled") fails twice."""
         if mode not in FAILURE_MODES:
             raise ValueError(f"mode must be one of {FAILURE_MODES}")
         with self._lock:
-            self._failures[phone] = _Failure(mode, times)
+            self._failures.setdefault(phone, []).append(_Failure(mode, times))
 
     def reset(self) -> None:
         with self._lock:
@@ -135,13 +136,14 @@ class SmsSink:
 
     def _take_failure(self, phone: str) -> str | None:
         for key in (phone, None):
-            failure = self._failures.get(key)
-            if failure is None:
+            rules = self._failures.get(key)
+            if not rules:
                 continue
+            failure = rules[0]
             if failure.remaining is not None:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
-                    del self._failures[key]
+                    rules.pop(0)
             return failure.mode
         return None
 

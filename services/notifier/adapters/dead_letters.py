@@ -1,27 +1,26 @@
-"""Dead letters of deliveries (NOT-3): `notifier.deliveries.dlq`, written through the outbox.
+"""Dead letters of deliveries (NOT-3): `notifier.requests.dlq`, written through the outbox.
 
 A delivery that fails for good (a permanent refusal, retries exhausted, no destination)
 commits, in one transaction, its `failed` status, a `NotificationFailed` event and one record
 here: the delivery as it was (destination masked, one-time codes scrubbed) and the reason,
-with the same `dlq.*` headers as the consumers' dead-letter topics. An operator can redrive
-it from the original event (its `source_event_id`), which is still on its topic.
+with the same `dlq.*` headers as the consumers' dead letters (`dlq.reason=delivery_failed`,
+`dlq.consumer=notifier.dispatcher`). The topic is the notifier's one place for "could not be
+delivered": it already holds the requests its consumer could not read. An operator can
+redrive a delivery from the original event (its `source_event_id`), still on its topic.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import Field
 
-from shared.events import Channel, Envelope, EventPayload, encode, headers_of, new_envelope
+from shared.events import Channel, Envelope, EventPayload, Topic, encode, headers_of, new_envelope
+from shared.events.topics import dlq_name
 from shared.outbox import outbox_table
-from shared.settings import ServiceSettings
 from shared.unit_of_work import UnitOfWork
 
-DELIVERIES_DLQ = "notifier.deliveries.dlq"
+DEAD_LETTER_TOPIC = dlq_name(Topic.NOTIFIER_REQUESTS)
 CONSUMER = "notifier.dispatcher"
 
 
@@ -63,24 +62,9 @@ async def dead_letter(
     await uow.conn.execute(
         outbox_table.insert().values(
             event_id=envelope.event_id,
-            topic=f"{topic_prefix}{DELIVERIES_DLQ}",
+            topic=f"{topic_prefix}{DEAD_LETTER_TOPIC}",
             key=account_id,
             value=encode(envelope),
             headers=headers,
         )
     )
-
-
-async def ensure_dead_letter_topic(settings: ServiceSettings) -> None:
-    """Create the topic if missing (services create the topics they use)."""
-    name = f"{settings.kafka_topic_prefix}{DELIVERIES_DLQ}"
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=settings.service_name
-    )
-    await admin.start()
-    try:
-        if name not in set(await admin.list_topics()):
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(name, 1, settings.kafka_replication_factor)])
-    finally:
-        await admin.close()

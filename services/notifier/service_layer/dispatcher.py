@@ -29,11 +29,7 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
-from services.notifier.adapters.dead_letters import (
-    DeliveryDeadLettered,
-    dead_letter,
-    ensure_dead_letter_topic,
-)
+from services.notifier.adapters.dead_letters import DeliveryDeadLettered, dead_letter
 from services.notifier.adapters.ports import DeliveryError, Email, Mailer, Sms, SmsSender
 from services.notifier.adapters.tables import contacts, deliveries
 from services.notifier.domain.catalogue import kind_of, scrub
@@ -110,7 +106,6 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
-        self._ready = asyncio.Event()
         self._stopping = False
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -146,14 +141,6 @@ class Dispatcher:
     async def _listen(self) -> None:
         """LISTEN for new deliveries; until it works (or if it breaks), workers just poll."""
         s = self._settings
-        while True:
-            try:
-                await ensure_dead_letter_topic(s)
-                self._ready.set()
-                break
-            except Exception as exc:
-                log.warning("dead_letter_topic_unavailable", error=repr(exc))
-                await asyncio.sleep(max(s.delivery_poll_interval_s, 1.0))
         dsn = f"{s.postgres_dsn.rstrip('/')}/{s.database_name}"
         while True:
             conn: Any = None
@@ -173,7 +160,6 @@ class Dispatcher:
             await asyncio.sleep(max(s.delivery_poll_interval_s, 1.0))
 
     async def _work(self, number: int) -> None:
-        await self._ready.wait()
         while not self._stopping:
             wakeup = self._wakeup
             try:
