@@ -228,6 +228,8 @@ class SmsSink:
 def _handler(sink: SmsSink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Keep-alive with headers and body in two writes would meet delayed ACKs (40 ms).
+        disable_nagle_algorithm = True
 
         def _reply(self, status: int, data: Any) -> None:
             payload = json.dumps(data, ensure_ascii=False, indent=2).encode()

@@ -19,6 +19,7 @@ the duplicate. Nothing is lost, and nothing reaches the person twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import random
 import uuid
@@ -105,7 +106,8 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
-        self._wakeup = asyncio.Event()
+        # Idle workers, each waiting on its own future: a wake-up goes to one of them.
+        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
         self._stopping = False
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -121,7 +123,8 @@ class Dispatcher:
     async def stop(self) -> None:
         """Let the deliveries being sent finish (bounded by the lease), then stop."""
         self._stopping = True
-        self.wake()
+        while self._idle:
+            self.wake()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=self._settings.delivery_lease_s)
             for task in pending:
@@ -134,9 +137,13 @@ class Dispatcher:
         await self._sms.aclose()
 
     def wake(self) -> None:
-        """Every idle worker looks for due deliveries now."""
-        self._wakeup.set()
-        self._wakeup = asyncio.Event()
+        """One idle worker looks for due deliveries now (it keeps going while it finds some;
+        a burst of new deliveries wakes one worker per notification)."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _listen(self) -> None:
         """LISTEN for new deliveries; until it works (or if it breaks), workers just poll."""
@@ -149,7 +156,8 @@ class Dispatcher:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
                 await conn.add_listener(WAKE_CHANNEL, lambda *_: self.wake())
-                self.wake()  # deliveries queued while nobody listened
+                for _ in range(s.delivery_concurrency):
+                    self.wake()  # deliveries queued while nobody listened
                 await lost.wait()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("delivery_listener_down", error=repr(exc))
@@ -161,15 +169,21 @@ class Dispatcher:
 
     async def _work(self, number: int) -> None:
         while not self._stopping:
-            wakeup = self._wakeup
             try:
                 busy = await self.dispatch_one()
             except Exception:
                 log.exception("dispatch_failed", worker=number)
                 busy = False
             if not busy and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), self._settings.delivery_poll_interval_s)
+                waiter = asyncio.get_running_loop().create_future()
+                self._idle.append(waiter)
+                try:
+                    await asyncio.wait_for(waiter, self._settings.delivery_poll_interval_s)
+                except TimeoutError:
+                    pass
+                finally:
+                    with contextlib.suppress(ValueError):
+                        self._idle.remove(waiter)
 
     # --- one delivery ------------------------------------------------------------------
 
