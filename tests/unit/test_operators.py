@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+import structlog.testing
 from fastapi import Depends, FastAPI
 from pydantic import SecretStr
 
@@ -67,3 +68,14 @@ async def test_not_4_the_right_credential_names_the_operator() -> None:
 def test_tokens_are_compared_in_constant_time_and_never_logged_in_clear() -> None:
     assert token_matches("abc", "abc") and not token_matches("abc", "abd")
     assert "s3cret" not in fingerprint("s3cret") and len(fingerprint("s3cret")) == 12
+
+
+async def test_not_4_every_operator_request_is_audit_logged_without_the_token() -> None:
+    with structlog.testing.capture_logs() as logs:
+        await call(app("s3cret"), {"Authorization": "Bearer s3cret", "X-Operator-Id": "ops-1"})
+        await call(app("s3cret"), {"Authorization": "Bearer nope", "X-Operator-Id": "ops-2"})
+    allowed, refused = logs
+    assert allowed["event"] == "operator_request" and allowed["operator"] == "ops-1"
+    assert allowed["path"] == "/ops" and allowed["credential"] == fingerprint("s3cret")
+    assert refused["event"] == "operator_request_refused" and refused["operator"] == "ops-2"
+    assert "s3cret" not in repr(logs) and "nope" not in repr(logs)
