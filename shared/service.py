@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             relay.start()
         for worker in workers:
             worker.start()
-        await broker.start()
+        await start_subscribers(broker)
         log.info("service_started", port=settings.http_port)
         try:
             yield
@@ -146,6 +147,16 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         return HTMLResponse(get_asyncapi_html(asyncapi_of(broker, spec).to_specification()))
 
     return app
+
+
+async def start_subscribers(broker: KafkaBroker) -> None:
+    """broker.start(), with the subscribers started together: each one's start waits for its
+    consumer group's first assignment (seconds on some brokers), one group per topic."""
+    await broker.connect()
+    await asyncio.gather(*(subscriber.start() for subscriber in broker.subscribers))
+    for publisher in broker.publishers:
+        await publisher.start()
+    broker.running = True
 
 
 def _union(payloads: Sequence[type[EventPayload]]) -> Any:

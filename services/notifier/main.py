@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.notifier.adapters.mailer import SmtpMailer
+from services.notifier.adapters.sms import HttpSmsProvider
+from services.notifier.entrypoints.http import router
 from services.notifier.entrypoints.subscribers import subscribe
 from services.notifier.service_layer.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
@@ -19,12 +21,13 @@ def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
     s = settings or NotifierSettings()
 
     def dispatcher(runtime: Runtime) -> Dispatcher:
-        return Dispatcher(runtime, SmtpMailer(s))
+        return Dispatcher(runtime, SmtpMailer(s), HttpSmsProvider(s))
 
     return ServiceSpec(
         settings=s,
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
+        routers=[router],
         publishes={Topic.NOTIFIER_EVENTS: [NotificationSent, NotificationFailed]},
         subscribe=subscribe,
         workers=[dispatcher],

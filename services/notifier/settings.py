@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
-    """The notifier's settings: where mail goes out and how deliveries are retried."""
+    """The notifier's settings: where mail and SMS go out and how deliveries are retried."""
 
     service_name: str = "notifier"
     http_port: int = 8004
@@ -26,9 +26,51 @@ class NotifierSettings(ServiceSettings):
     mail_from: str = Field(
         "Account Center <no-reply@account.example.com>", description="Sender address."
     )
+
+    sms_api_url: str = Field(
+        "http://127.0.0.1:8026/sms/send",
+        description="Send endpoint of the SMS provider's HTTP API (the SMS sink in dev).",
+    )
+    sms_app_id: str = Field("account-center", description="Application id at the SMS provider.")
+    sms_sign_name: str = Field(
+        "Account Center", description="Sign name the provider puts in front of every SMS."
+    )
+    sms_secret_key: SecretStr | None = Field(
+        None, description="Key that signs each SMS request (HMAC-SHA256); unset: unsigned."
+    )
+    sms_timeout_s: float = Field(5.0, description="SMS provider connect and read timeout.")
+
     delivery_max_attempts: int = Field(5, description="Tries of a delivery before it fails.")
     delivery_backoff_s: float = Field(1.0, description="First retry delay; doubles per try.")
     delivery_backoff_max_s: float = Field(300.0, description="Longest retry delay.")
     delivery_poll_interval_s: float = Field(
         0.5, description="Longest wait before the dispatcher looks for due deliveries again."
     )
+    delivery_concurrency: int = Field(
+        4, ge=1, description="Deliveries one notifier process sends at the same time."
+    )
+    delivery_lease_s: float = Field(
+        60.0,
+        description="How long a delivery being sent stays claimed; a crashed sender's claim "
+        "expires after it and another worker resends with the same idempotency key.",
+    )
+    delivery_contacts_grace_s: float = Field(
+        60.0,
+        description="How long a delivery waits for the account's contacts to arrive before it "
+        "fails with no_destination.",
+    )
+
+    operator_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the operator endpoints; unset: they answer 503.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> Self:
+        # A live sender gives up after half the lease (and at least one provider timeout),
+        # so its claim never passes to another worker while it is still sending.
+        if self.delivery_lease_s < 2 * max(self.smtp_timeout_s, self.sms_timeout_s):
+            raise ValueError(
+                "DELIVERY_LEASE_S must be at least twice SMTP_TIMEOUT_S and SMS_TIMEOUT_S"
+            )
+        return self

@@ -1,8 +1,8 @@
 """`make dev`: the whole account center on this machine, in one terminal.
 
 Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS names one), checks Redis and
-PostgreSQL (starting them when installed but stopped), starts the mail sink and the four
-services, prefixes each log line with its service, and stops everything on Ctrl-C.
+PostgreSQL (starting them when installed but stopped), starts the mail and SMS sinks and the
+four services, prefixes each log line with its service, and stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from shared.devtools.broker import EmbeddedBroker, start_embedded_broker
 from shared.devtools.infra import MissingDependency, ensure_postgres, ensure_redis
 from shared.devtools.mailsink import MailSink, serve_http
+from shared.devtools.smssink import SmsSink
 
 _BASE = int(os.environ.get("DEV_HTTP_PORT_BASE", "8000"))
 SERVICES = {
@@ -29,6 +30,9 @@ SERVICES = {
 }
 SMTP_PORT = int(os.environ.get("DEV_SMTP_PORT", "1025"))
 MAIL_HTTP_PORT = int(os.environ.get("DEV_MAIL_HTTP_PORT", "8025"))
+SMS_PORT = int(os.environ.get("DEV_SMS_PORT", "8026"))
+# Dev only: the notifier's operator endpoints take this token unless OPERATOR_TOKEN is set.
+DEV_OPERATOR_TOKEN = "dev-operator-token"
 KAFKA_PORT = int(os.environ.get("DEV_KAFKA_PORT", "9092"))
 STATE = Path(os.environ.get("DEV_STATE_DIR", ".dev"))
 
@@ -85,12 +89,20 @@ async def run() -> int:
         f"mail sink: SMTP 127.0.0.1:{SMTP_PORT}; messages at http://127.0.0.1:{MAIL_HTTP_PORT}/ "
         f"and as .eml files in {STATE / 'mail'}"
     )
+    sms = SmsSink(SMS_PORT, directory=STATE / "sms").start()
+    say(
+        f"SMS sink: API {sms.url}; messages at http://127.0.0.1:{SMS_PORT}/messages "
+        f"and in {STATE / 'sms' / 'messages.jsonl'}"
+    )
+    operator_token = os.environ.get("OPERATOR_TOKEN") or DEV_OPERATOR_TOKEN
 
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),
+        "SMS_API_URL": sms.url,
+        "OPERATOR_TOKEN": operator_token,
         "PYTHONUNBUFFERED": "1",
         # The fake identity and captcha providers mint assertions and tickets in dev.
         "DEV_MODE": os.environ.get("DEV_MODE", "true"),
@@ -126,6 +138,9 @@ async def run() -> int:
                 f"  {name:<13} http://127.0.0.1:{port}  API docs http://127.0.0.1:{port}/docs"
                 f"  AsyncAPI http://127.0.0.1:{port}/asyncapi"
             )
+        if operator_token == DEV_OPERATOR_TOKEN:
+            say(f"  operator endpoints (dev only): Authorization: Bearer {DEV_OPERATOR_TOKEN}")
+        say("  an SMS code as identity will ask: .venv/bin/account-center-notify --phone +86...")
         say("Ctrl-C stops everything.")
 
     waiters = [asyncio.create_task(p.wait()) for p in procs.values()]
@@ -144,6 +159,7 @@ async def run() -> int:
     await asyncio.gather(*pumps, return_exceptions=True)
     http.shutdown()
     sink.stop()
+    sms.stop()
     if broker is not None:
         broker.stop()
     say("stopped")

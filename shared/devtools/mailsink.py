@@ -1,10 +1,14 @@
 """A local SMTP sink: accepts every message over real SMTP and keeps it for inspection.
 
 In dev it also writes each message as an .eml file and serves a JSON list over HTTP.
+A message whose Message-ID already arrived is accepted and counted in `duplicates` but kept
+once, as a mailbox that collapses duplicates would: the notifier resends a mail after a crash
+with the same Message-ID. `delay_s` holds each "250" back, after the message is recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -28,6 +32,8 @@ class ReceivedMail:
     text: str
     message_id: str
     raw: bytes
+    html: str = ""
+    received_at: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -35,7 +41,9 @@ class ReceivedMail:
             "to": list(self.rcpt_to),
             "subject": self.subject,
             "text": self.text,
+            "html": self.html,
             "message_id": self.message_id,
+            "received_at": self.received_at,
         }
 
 
@@ -47,6 +55,7 @@ class _Handler:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         body = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        html = msg.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
         self._sink.add(
             ReceivedMail(
                 mail_from=str(envelope.mail_from),
@@ -55,8 +64,12 @@ class _Handler:
                 text=body.get_content() if body is not None else "",
                 message_id=str(msg["Message-ID"] or ""),
                 raw=raw,
+                html=html.get_content() if html is not None else "",
+                received_at=time.time(),
             )
         )
+        if self._sink.delay_s:
+            await asyncio.sleep(self._sink.delay_s)
         return "250 Message accepted for delivery"
 
 
@@ -67,6 +80,9 @@ class MailSink:
         self.port = port
         self.directory = directory
         self.messages: list[ReceivedMail] = []
+        self.duplicates = 0
+        self.delay_s = 0.0
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
 
@@ -80,6 +96,11 @@ class MailSink:
 
     def add(self, mail: ReceivedMail) -> None:
         with self._lock:
+            if mail.message_id and mail.message_id in self._seen:
+                self.duplicates += 1
+                return
+            if mail.message_id:
+                self._seen.add(mail.message_id)
             self.messages.append(mail)
             count = len(self.messages)
         if self.directory is not None:

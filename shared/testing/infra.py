@@ -25,6 +25,9 @@ FAST: dict[str, Any] = {
     "consumer_infra_backoff_s": 0.2,
     "delivery_poll_interval_s": 0.1,
     "delivery_backoff_s": 0.1,
+    "delivery_lease_s": 5.0,
+    "smtp_timeout_s": 2.0,
+    "sms_timeout_s": 2.0,
 }
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 import aiosmtplib
 
+from services.notifier.adapters.ports import DeliveryError, Email
 from services.notifier.settings import NotifierSettings
 
 
-class DeliveryError(Exception):
-    """A provider refused or failed; `permanent` says whether retrying can help."""
-
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+def message_id(idempotency_key: str, mail_from: str) -> str:
+    """A stable Message-ID per delivery: a resend after a crash carries the same one."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "account-center"
+    return f"<{idempotency_key}@{domain}>"
 
 
 class SmtpMailer:
@@ -24,17 +25,24 @@ class SmtpMailer:
     def __init__(self, settings: NotifierSettings) -> None:
         self._s = settings
 
-    async def send(self, *, to: str, subject: str, text: str, message_key: str) -> None:
+    def build(self, email: Email) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self._s.mail_from
-        msg["To"] = to
-        msg["Subject"] = subject
-        # A stable Message-ID per delivery lets receivers drop the rare resend after a crash.
-        msg["Message-ID"] = make_msgid(idstring=message_key, domain="account-center")
-        msg.set_content(text)
+        msg["To"] = Address(addr_spec=email.to)
+        msg["Subject"] = email.subject
+        msg["Message-ID"] = message_id(email.idempotency_key, self._s.mail_from)
+        msg.set_content(email.text)
+        msg.add_alternative(email.html, subtype="html")
+        return msg
+
+    async def send(self, email: Email) -> None:
+        try:
+            message = self.build(email)
+        except (ValueError, HeaderParseError) as exc:
+            raise DeliveryError(f"invalid address: {exc}", permanent=True) from None
         try:
             await aiosmtplib.send(
-                msg,
+                message,
                 hostname=self._s.smtp_host,
                 port=self._s.smtp_port,
                 username=self._s.smtp_username,

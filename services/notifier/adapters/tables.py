@@ -30,13 +30,21 @@ deliveries = sa.Table(
     sa.Column("message_type", sa.Text, nullable=False),
     sa.Column("category", sa.Text, nullable=False),
     sa.Column("account_id", sa.Text, nullable=False),
+    # In clear only while the delivery is pending; the record keeps the masked form.
     sa.Column("destination", sa.Text),
+    sa.Column("destination_masked", sa.Text),
     sa.Column("language", sa.Text),
     sa.Column("params", postgresql.JSONB, nullable=False),
+    # queued -> sending -> sent | failed | skipped; a retry goes back to queued.
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_error", sa.Text),
+    # The claim of a sender: while status is sending and lease_until is ahead, nobody else
+    # sends it; claim_token guards the outcome against a sender whose lease ran out.
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("claim_token", postgresql.UUID(as_uuid=True)),
+    sa.Column("provider_ref", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("source_event_id", "channel", name="deliveries_once_per_channel"),

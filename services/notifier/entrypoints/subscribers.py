@@ -1,85 +1,234 @@
-"""Event handlers of the notifier: learn contacts, and queue a delivery per message."""
+"""Event handlers of the notifier: learn contacts, and queue the messages people must get.
+
+Each handler turns an integration event into a `Notify` command (the explicit mapping from
+the event's fields to the template's parameters) and hands it to the service layer, inside
+the consumer's inbox transaction.
+"""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
-from services.notifier.adapters.tables import contacts, deliveries
-from services.notifier.domain.routing import MESSAGE_CATEGORIES
-from shared.consumer import EventConsumer
-from shared.events import AccountContacts, AccountRegistered, Channel, Envelope, Topic
+from services.notifier.domain.catalogue import Notify
+from services.notifier.domain.routing import Contacts
+from services.notifier.service_layer.notifications import (
+    forget_contacts,
+    learn_contacts,
+    queue_notification,
+)
+from shared.consumer import EventConsumer, EventHandler
+from shared.events import (
+    AccountContacts,
+    AccountLocked,
+    AccountRegistered,
+    AccountStatus,
+    AccountStatusChanged,
+    CancellationCompleted,
+    CancellationRejected,
+    CancellationRequested,
+    CancellationWithdrawn,
+    Envelope,
+    LoginMethodBound,
+    LoginMethodUnbound,
+    LoginSucceeded,
+    NotificationRequested,
+    PasswordChanged,
+    RealNameChanged,
+    SecureEmailChanged,
+    SecurePhoneChanged,
+    Topic,
+)
 from shared.runtime import Runtime
 from shared.unit_of_work import UnitOfWork
+
+# Freezes another message already covers: a cancellation tells the person itself.
+SILENT_FREEZE_REASONS = frozenset({"pending_cancellation"})
+
+
+def when(at: datetime) -> str:
+    """Times in messages: minute precision, UTC, the same in both languages."""
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def mask_ip(ip: str | None) -> str:
+    """An IP address is personal data: keep the network, hide the host part."""
+    if not ip:
+        return "-"
+    if "." in ip:
+        return ".".join(ip.split(".")[:3]) + ".*"
+    return ":".join(ip.split(":")[:3]) + ":*"
 
 
 async def on_account_contacts(uow: UnitOfWork, event: Envelope[Any]) -> None:
     payload: AccountContacts = event.payload
-    values = {
-        "secure_phone": payload.secure_phone,
-        "secure_email": payload.secure_email,
-        "message_phone": payload.message_phone,
-        "contact_email": payload.contact_email,
-        "language": payload.language,
-        "updated_at": event.occurred_at,
-    }
-    stmt = postgresql.insert(contacts).values(account_id=event.account_id, **values)
-    # Latest value wins, like the compacted topic; an older record never overwrites a newer.
-    await uow.conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[contacts.c.account_id],
-            set_=values,
-            where=contacts.c.updated_at <= stmt.excluded.updated_at,
-        )
+    known = Contacts(
+        secure_phone=payload.secure_phone,
+        secure_email=payload.secure_email,
+        message_phone=payload.message_phone,
+        contact_email=payload.contact_email,
+        language=payload.language,
     )
+    await learn_contacts(uow, event.account_id, known, event.occurred_at)
 
 
 async def on_contacts_erased(uow: UnitOfWork, account_id: str) -> None:
-    await uow.conn.execute(contacts.delete().where(contacts.c.account_id == account_id))
+    await forget_contacts(uow, account_id)
 
 
-async def queue_delivery(
-    uow: UnitOfWork,
-    event: Envelope[Any],
-    *,
-    message_type: str,
-    channel: Channel,
-    params: dict[str, str],
-    destination: str | None = None,
-) -> None:
-    """One delivery per (event, channel); the unique key makes a repeat a no-op."""
-    await uow.conn.execute(
-        postgresql.insert(deliveries)
-        .values(
-            id=uuid.uuid4(),
-            source_event_id=event.event_id,
-            channel=channel.value,
-            message_type=message_type,
-            category=MESSAGE_CATEGORIES[message_type].value,
-            account_id=event.account_id,
-            destination=destination,
-            params=params,
-            status="queued",
-            attempts=0,
-            next_attempt_at=sa.func.now(),
-            created_at=sa.func.now(),
-        )
-        .on_conflict_do_nothing(constraint="deliveries_once_per_channel")
+def _notify(
+    event: Envelope[Any], message_type: str, language: str | None = None, **params: str
+) -> Notify:
+    return Notify(
+        source_event_id=event.event_id,
+        account_id=event.account_id,
+        message_type=message_type,
+        params={"account_id": event.account_id, **params},
+        language=language,
     )
 
 
-async def on_account_registered(uow: UnitOfWork, event: Envelope[Any]) -> None:
-    payload: AccountRegistered = event.payload
-    await queue_delivery(
-        uow,
-        event,
-        message_type="welcome",
-        channel=Channel.EMAIL,
-        params={"account_id": event.account_id, "login": payload.email_masked or payload.method},
-    )
+def notices(event: Envelope[Any]) -> list[Notify]:
+    """The messages an event means for the account's owner (none for most events)."""
+    p = event.payload
+    match p:
+        case AccountRegistered():
+            login = p.email_masked or p.method.value
+            return [_notify(event, "welcome", p.language, login=login)]
+        case LoginMethodBound():
+            return [
+                _notify(
+                    event,
+                    "login_method_bound",
+                    kind=p.kind.value,
+                    identifier=p.identifier_masked,
+                    at=when(p.bound_at),
+                )
+            ]
+        case LoginMethodUnbound():
+            return [
+                _notify(
+                    event,
+                    "login_method_unbound",
+                    kind=p.kind.value,
+                    identifier=p.identifier_masked,
+                    at=when(p.unbound_at),
+                )
+            ]
+        case LoginSucceeded() if p.new_device:
+            return [
+                _notify(event, "login_anomaly", method=p.method, ip=mask_ip(p.ip), at=when(p.at))
+            ]
+        case AccountLocked():
+            return [
+                _notify(
+                    event,
+                    "account_locked",
+                    locked_until=when(p.locked_until),
+                    failures=str(p.failures),
+                )
+            ]
+        case PasswordChanged():
+            return [_notify(event, "password_changed", how=p.how, at=when(p.at))]
+        case SecurePhoneChanged():
+            return [
+                _notify(
+                    event,
+                    "secure_phone_changed",
+                    phone=p.phone_masked,
+                    previous=p.previous_masked or "",
+                    at=when(p.at),
+                )
+            ]
+        case SecureEmailChanged():
+            return [
+                _notify(
+                    event,
+                    "secure_email_changed",
+                    email=p.email_masked,
+                    previous=p.previous_masked or "",
+                    at=when(p.at),
+                )
+            ]
+        case AccountStatusChanged() if p.status is AccountStatus.FROZEN:
+            reasons = [r for r in p.frozen_reasons if r not in SILENT_FREEZE_REASONS]
+            if not reasons:
+                return []
+            return [
+                _notify(event, "account_frozen", reasons=",".join(reasons), at=when(p.changed_at))
+            ]
+        case RealNameChanged():
+            return [
+                _notify(
+                    event,
+                    "real_name_changed",
+                    status=p.status.value,
+                    subject=p.subject.value if p.subject else "",
+                    at=when(p.changed_at),
+                )
+            ]
+        case CancellationRequested():
+            return [
+                _notify(
+                    event,
+                    "cancellation_requested",
+                    application_id=p.application_id,
+                    cooling_off_ends_at=when(p.cooling_off_ends_at),
+                )
+            ]
+        case CancellationWithdrawn():
+            return [
+                _notify(
+                    event,
+                    "cancellation_withdrawn",
+                    application_id=p.application_id,
+                    at=when(p.withdrawn_at),
+                )
+            ]
+        case CancellationRejected():
+            return [
+                _notify(
+                    event,
+                    "cancellation_rejected",
+                    application_id=p.application_id,
+                    reasons=", ".join(p.reasons),
+                    at=when(p.rejected_at),
+                )
+            ]
+        case CancellationCompleted():
+            return [
+                _notify(
+                    event,
+                    "cancellation_completed",
+                    application_id=p.application_id,
+                    at=when(p.completed_at),
+                )
+            ]
+        case NotificationRequested():
+            return [
+                Notify(
+                    source_event_id=event.event_id,
+                    account_id=event.account_id,
+                    message_type=p.message_type,
+                    params={"minutes": "5", **p.params},
+                    language=p.language,
+                    channel=p.channel,
+                    destination=p.destination,
+                )
+            ]
+    return []
+
+
+async def on_notice(uow: UnitOfWork, event: Envelope[Any]) -> None:
+    """Queue the event's messages: one delivery per (event, channel)."""
+    for command in notices(event):
+        await queue_notification(uow, command)
+
+
+def _handlers(*event_types: str) -> dict[str, EventHandler]:
+    handler: Callable[[UnitOfWork, Envelope[Any]], Awaitable[None]] = on_notice
+    return dict.fromkeys(event_types, handler)
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
@@ -88,4 +237,28 @@ def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
         {AccountContacts.event_type: on_account_contacts},
         on_tombstone=on_contacts_erased,
     )
-    consumer.subscribe(Topic.IDENTITY_EVENTS, {AccountRegistered.event_type: on_account_registered})
+    consumer.subscribe(
+        Topic.IDENTITY_EVENTS,
+        _handlers(
+            AccountRegistered.event_type,
+            LoginMethodBound.event_type,
+            LoginMethodUnbound.event_type,
+            LoginSucceeded.event_type,
+            AccountLocked.event_type,
+            PasswordChanged.event_type,
+            SecurePhoneChanged.event_type,
+            SecureEmailChanged.event_type,
+            AccountStatusChanged.event_type,
+        ),
+    )
+    consumer.subscribe(Topic.VERIFICATION_EVENTS, _handlers(RealNameChanged.event_type))
+    consumer.subscribe(
+        Topic.CANCELLATION_EVENTS,
+        _handlers(
+            CancellationRequested.event_type,
+            CancellationWithdrawn.event_type,
+            CancellationRejected.event_type,
+            CancellationCompleted.event_type,
+        ),
+    )
+    consumer.subscribe(Topic.NOTIFIER_REQUESTS, _handlers(NotificationRequested.event_type))

@@ -1,0 +1,120 @@
+"""Use cases of the subscribers: keep the contacts projection, queue deliveries.
+
+Both run inside the consumer's unit of work, after its inbox claim: a redelivered event is a
+no-op, and the (event, channel) key of a delivery makes even a repeat within it one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from services.notifier.adapters.tables import contacts, deliveries
+from services.notifier.domain.catalogue import CATALOGUE, Notify
+from services.notifier.domain.routing import Category, Contacts, destination_for
+from services.notifier.domain.templates import template_language
+from shared.masking import mask_email, mask_phone
+from shared.unit_of_work import UnitOfWork
+
+# Committing a delivery NOTIFYs the dispatchers of every notifier instance.
+WAKE_CHANNEL = "notifier_deliveries"
+
+
+def mask(channel: str, destination: str) -> str:
+    return mask_phone(destination) if channel == "sms" else mask_email(destination)
+
+
+async def learn_contacts(
+    uow: UnitOfWork, account_id: str, known: Contacts, as_of: datetime
+) -> None:
+    """Latest value wins, like the compacted topic: an older record never overwrites a newer."""
+    values = {
+        "secure_phone": known.secure_phone,
+        "secure_email": known.secure_email,
+        "message_phone": known.message_phone,
+        "contact_email": known.contact_email,
+        "language": known.language,
+        "updated_at": as_of,
+    }
+    stmt = postgresql.insert(contacts).values(account_id=account_id, **values)
+    await uow.conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[contacts.c.account_id],
+            set_=values,
+            where=contacts.c.updated_at <= stmt.excluded.updated_at,
+        )
+    )
+
+
+async def forget_contacts(uow: UnitOfWork, account_id: str) -> None:
+    """The account is erased (tombstone): its channels go. Deliveries already queued for it
+    keep their resolved destination until they are sent (the cancellation result must
+    arrive); every finished record keeps the masked destination only."""
+    await uow.conn.execute(contacts.delete().where(contacts.c.account_id == account_id))
+
+
+async def load_contacts(uow: UnitOfWork, account_id: str) -> Contacts | None:
+    row = (
+        await uow.conn.execute(sa.select(contacts).where(contacts.c.account_id == account_id))
+    ).first()
+    if row is None:
+        return None
+    return Contacts(
+        secure_phone=row.secure_phone,
+        secure_email=row.secure_email,
+        message_phone=row.message_phone,
+        contact_email=row.contact_email,
+        language=row.language,
+    )
+
+
+async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
+    """One delivery per channel of the message; returns how many were new.
+
+    The destination is resolved now when the contacts are known (so a message about an
+    account erased right after still reaches it), else when it is due.
+    """
+    kind = CATALOGUE.get(command.message_type)
+    if command.channel is not None:
+        channels = [command.channel]
+    elif kind is not None:
+        channels = list(kind.channels)
+    else:
+        channels = []
+    # An unknown type still gets a record, which then fails loudly: nothing is dropped.
+    category = kind.category if kind is not None else Category.SECURITY
+    known = await load_contacts(uow, command.account_id)
+    language = command.language or (known.language if known else None)
+    created = 0
+    for channel in channels:
+        destination = command.destination
+        if destination is None and known is not None:
+            destination = destination_for(category, channel, known)
+        result = await uow.conn.execute(
+            postgresql.insert(deliveries)
+            .values(
+                id=uuid.uuid4(),
+                source_event_id=command.source_event_id,
+                channel=channel.value,
+                message_type=command.message_type,
+                category=category.value,
+                account_id=command.account_id,
+                destination=destination,
+                destination_masked=mask(channel.value, destination) if destination else None,
+                language=template_language(language) if language else None,
+                params=dict(command.params),
+                status="queued",
+                attempts=0,
+                next_attempt_at=sa.func.now(),
+                created_at=sa.func.now(),
+            )
+            .on_conflict_do_nothing(constraint="deliveries_once_per_channel")
+            .returning(deliveries.c.id)
+        )
+        created += result.first() is not None
+    if created:
+        await uow.conn.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, "")))
+    return created

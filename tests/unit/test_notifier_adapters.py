@@ -1,0 +1,127 @@
+"""The provider adapters without a network: the SMS API's replies sorted into sent, transient
+and permanent (httpx.MockTransport), and the email as it goes over SMTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from services.notifier.adapters.mailer import SmtpMailer, message_id
+from services.notifier.adapters.ports import DeliveryError, Email, Sms
+from services.notifier.adapters.sms import HttpSmsProvider, sign
+from services.notifier.settings import NotifierSettings
+
+pytestmark = pytest.mark.unit
+
+SMS = Sms(
+    to="+8618112341234",
+    template_id="verification_code.en",
+    template_params=("123456", "5"),
+    content="Your verification code is 123456.",
+    idempotency_key="d7a3c0de-0000-4000-8000-000000000001",
+)
+
+
+def provider(
+    handler: Callable[[httpx.Request], httpx.Response], **settings: object
+) -> HttpSmsProvider:
+    s = NotifierSettings(sms_api_url="http://sms.test/sms/send", **settings)  # type: ignore[arg-type]
+    return HttpSmsProvider(s, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
+def reply(status: str, code: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        results = [
+            {"phone_number": n, "status": status, "serial_no": "s1"} for n in body["phone_numbers"]
+        ]
+        return httpx.Response(code, json={"request_id": "r1", "results": results})
+
+    return handler
+
+
+async def test_not_5_an_sms_goes_as_template_id_parameters_sign_name_and_request_id() -> None:
+    """NOT-5: shaped like a commercial SMS API; the delivery id is the client request id."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return reply("ok")(request)
+
+    sms = provider(handler, sms_secret_key="k3y", sms_sign_name="Acme")
+    assert await sms.send(SMS) == "s1"
+    (request,) = seen
+    body = json.loads(request.content)
+    assert body == {
+        "app_id": "account-center",
+        "sign_name": "Acme",
+        "template_id": "verification_code.en",
+        "template_params": ["123456", "5"],
+        "phone_numbers": ["+8618112341234"],
+        "client_request_id": SMS.idempotency_key,
+        "content": SMS.content,
+    }
+    timestamp = request.headers["x-sms-timestamp"]
+    assert request.headers["x-sms-signature"] == sign("k3y", timestamp, request.content)
+
+
+@pytest.mark.parametrize(
+    ("handler", "permanent"),
+    [
+        (reply("throttled"), False),
+        (reply("invalid_number"), True),
+        (reply("ok", 503), False),
+        (reply("ok", 429), False),
+        (reply("ok", 400), True),
+        (lambda r: httpx.Response(200, text="<html>"), False),
+    ],
+)
+async def test_not_3_provider_failures_are_sorted_into_transient_and_permanent(
+    handler: Callable[[httpx.Request], httpx.Response], permanent: bool
+) -> None:
+    with pytest.raises(DeliveryError) as failure:
+        await provider(handler).send(SMS)
+    assert failure.value.permanent is permanent
+
+
+async def test_not_3_an_unreachable_provider_is_a_transient_failure() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    with pytest.raises(DeliveryError) as failure:
+        await provider(handler).send(SMS)
+    assert not failure.value.permanent
+
+
+def test_not_5_an_email_has_text_and_html_and_a_message_id_stable_per_delivery() -> None:
+    mailer = SmtpMailer(NotifierSettings())
+    email = Email(
+        to="alice@example.com",
+        subject="Hello",
+        text="plain",
+        html="<p>html</p>",
+        idempotency_key="d7a3c0de",
+    )
+    first, second = mailer.build(email), mailer.build(email)
+    assert first["Message-ID"] == second["Message-ID"] == "<d7a3c0de@account.example.com>"
+    assert message_id("k", "no-reply@x.org") == "<k@x.org>"
+    assert first.get_body(("plain",)).get_content().strip() == "plain"  # type: ignore[union-attr]
+    assert first.get_body(("html",)).get_content().strip() == "<p>html</p>"  # type: ignore[union-attr]
+
+
+async def test_an_invalid_address_is_a_permanent_failure() -> None:
+    with pytest.raises(DeliveryError) as failure:
+        await SmtpMailer(NotifierSettings()).send(
+            Email(to="bad\naddress", subject="s", text="t", html="h", idempotency_key="k")
+        )
+    assert failure.value.permanent
+
+
+def test_the_lease_outlives_a_send() -> None:
+    """A sender gives up after half the lease, so a claim never passes to another worker
+    while its sender is still talking to the provider."""
+    with pytest.raises(ValueError, match="DELIVERY_LEASE_S"):
+        NotifierSettings(delivery_lease_s=5.0, smtp_timeout_s=10.0)
