@@ -24,7 +24,12 @@ async def register_by_email(
     for channel, destination in (("email", email), ("sms", phone)):
         sent = await client.post(
             "/v1/codes",
-            json={"purpose": "register", "channel": channel, "destination": destination},
+            json={
+                "purpose": "register",
+                "channel": channel,
+                "destination": destination,
+                "language": language,
+            },
         )
         assert sent.status_code == 202, sent.text
     email_code = await code_sent_to(kafka, topic_prefix, normalise_email(email), "register")

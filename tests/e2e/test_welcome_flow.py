@@ -13,6 +13,7 @@ import pytest
 
 from shared.devtools.broker import free_port
 from shared.devtools.mailsink import MailSink
+from shared.devtools.smssink import SmsSink
 from shared.events import REGISTRY, Envelope, NotificationSent, decode
 from shared.testing.accounts import register_by_email
 from shared.testing.infra import Scope
@@ -26,6 +27,13 @@ ALL = ["identity", "verification", "cancellation", "notifier"]
 
 
 @pytest.fixture
+def sms() -> Iterator[SmsSink]:
+    texts = SmsSink().start()
+    yield texts
+    texts.stop()
+
+
+@pytest.fixture
 def sink() -> Iterator[MailSink]:
     mail = MailSink(free_port())
     mail.start()
@@ -34,10 +42,14 @@ def sink() -> Iterator[MailSink]:
 
 
 async def test_registering_over_http_reaches_every_service_and_sends_the_welcome_email(
-    scope: Scope, sink: MailSink, tmp_path: Path
+    scope: Scope, sink: MailSink, sms: SmsSink, tmp_path: Path
 ) -> None:
     env = scope.env(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, ARGON2_TIME_COST=1, ARGON2_MEMORY_KIB=1024
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=sink.port,
+        SMS_API_URL=sms.url,
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_KIB=1024,
     )
     with service_processes(ALL, env, tmp_path) as procs:
         async with httpx.AsyncClient(base_url=procs["identity"].url) as client:
@@ -53,7 +65,9 @@ async def test_registering_over_http_reaches_every_service_and_sends_the_welcome
         account_id = reply.json()["account_id"]
 
         mail = await asyncio.to_thread(
-            sink.wait_for, lambda m: "dora@example.com" in m.rcpt_to, 30.0
+            sink.wait_for,
+            lambda m: "dora@example.com" in m.rcpt_to and m.subject == "Welcome to Account Center",
+            30.0,
         )
         assert mail.subject == "Welcome to Account Center"
         assert account_id in mail.text
@@ -73,12 +87,22 @@ async def test_registering_over_http_reaches_every_service_and_sends_the_welcome
 
             assert await eventually(projected, what=f"{service} projection") == "email"
 
-        async def sent_event() -> list[Envelope[Any]]:
+        async def welcome_sent() -> list[Envelope[Any]]:
             records = await read_all(scope.infra.kafka, scope.topic("notifier.events"))
-            return [decode(r.value, REGISTRY) for r in records]
+            events = [decode(r.value, REGISTRY) for r in records]
+            return [
+                e
+                for e in events
+                if isinstance(e.payload, NotificationSent) and e.payload.message_type == "welcome"
+            ]
 
-        (event,) = await eventually(sent_event, what="NotificationSent published")
-        assert isinstance(event.payload, NotificationSent)
+        (event,) = await eventually(welcome_sent, what="NotificationSent for the welcome")
         assert event.account_id == account_id
         assert event.payload.destination_masked == "d***@example.com"
-        assert sink.snapshot() == [mail]  # one event, one message
+        welcomes = [m for m in sink.snapshot() if m.subject == mail.subject]
+        assert welcomes == [mail]  # one event, one message
+        # The registration codes went out as messages too: SMS to the phone, email to dora.
+        sms_code = await asyncio.to_thread(
+            sms.wait_for, lambda m: m.phone_number == "+8613900000201", 30.0
+        )
+        assert sms_code.template_id == "verification_code.en"
