@@ -140,7 +140,6 @@ async def run() -> int:
             )
         if operator_token == DEV_OPERATOR_TOKEN:
             say(f"  operator endpoints (dev only): Authorization: Bearer {DEV_OPERATOR_TOKEN}")
-        say("  an SMS code as identity will ask: .venv/bin/account-center-notify --phone +86...")
         say("Ctrl-C stops everything.")
 
     waiters = [asyncio.create_task(p.wait()) for p in procs.values()]
