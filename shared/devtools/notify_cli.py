@@ -1,4 +1,4 @@
-"""`account-center-notify`: ask the notifier for a one-time code message, as identity will.
+"""`account-center-notify`: ask the notifier for a one-time code message, as identity does.
 
 account-center-notify --phone +8618112341234                 # an SMS code, to the SMS sink
 account-center-notify --email alice@example.com --language en   # the same by email
