@@ -104,4 +104,9 @@ def decode(raw: bytes, registry: dict[tuple[str, int], type[EventPayload]]) -> E
     try:
         return Envelope[model].model_validate(data)  # type: ignore[valid-type]
     except ValidationError as exc:
-        raise UndecodableEvent(f"invalid {key[0]} v{key[1]}: {exc}") from None
+        # Name the fields and the problems, never the values: they may be codes or PII.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise UndecodableEvent(f"invalid {key[0]} v{key[1]}: {problems}") from None

@@ -67,3 +67,23 @@ def test_an_unknown_type_is_told_apart_from_garbage() -> None:
     data["type"] = "SomethingNew"
     with pytest.raises(UnknownEventType):
         decode(json.dumps(data).encode(), REGISTRY)
+
+
+def test_code_3_an_invalid_event_is_described_without_its_values() -> None:
+    """CODE-3 / no PII in logs: the error names fields, not the code or the destination."""
+    from shared.events import Channel, NotificationRequested
+
+    request = NotificationRequested(
+        message_type="verification_code",
+        channel=Channel.SMS,
+        destination="+8618112341234",
+        params={"code": "482913"},
+    )
+    data = json.loads(encode(new_envelope(request, producer="identity", account_id="1")))
+    data["payload"]["channel"] = "pigeon-482913"
+    data["payload"]["language"] = ["+8618112341234"]
+    with pytest.raises(UndecodableEvent) as err:
+        decode(json.dumps(data).encode(), REGISTRY)
+    message = str(err.value)
+    assert "payload.channel" in message and "payload.language" in message
+    assert "482913" not in message and "8618112341234" not in message
