@@ -14,7 +14,7 @@ import os
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from shared.testing.kafka import read_all
+from shared.kafka import read_all
 
 
 def render(record: ConsumerRecord[bytes, bytes]) -> str:

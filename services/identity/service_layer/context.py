@@ -17,7 +17,10 @@ from services.identity.adapters.providers import (
 )
 from services.identity.adapters.sessions import SessionStore
 from services.identity.settings import IdentitySettings
+from shared.logging import get_logger
 from shared.runtime import Runtime
+
+log = get_logger(__name__)
 
 PRODUCER = "identity"
 
@@ -41,9 +44,20 @@ class IdentityContext:
         return self.runtime.clock.now()
 
 
+def warn_about_dev_keys(settings: IdentitySettings) -> list[str]:
+    """The settings still holding the committed dev-only keys (logged at start)."""
+    defaults = IdentitySettings.model_fields
+    names = ("session_signing_key", "code_hmac_key", "fake_provider_secret")
+    left = [n for n in names if getattr(settings, n) == defaults[n].default]
+    if left and not settings.dev_mode:
+        log.warning("dev_only_keys_in_use", settings=[n.upper() for n in left])
+    return left
+
+
 def build(runtime: Runtime) -> IdentityContext:
     settings = runtime.settings
     assert isinstance(settings, IdentitySettings)
+    warn_about_dev_keys(settings)
     prefix = settings.redis_key_prefix
     fake_idp = FakeIdentityProvider(settings.fake_provider_secret, settings.assertion_audience)
     fake_captcha = FakeCaptcha(settings.fake_provider_secret)
