@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -11,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.channels import normalise_email, normalise_phone
-from services.identity.domain.errors import AccountNotFound
 from services.identity.entrypoints.dependencies import caller, client_ip, context
 from services.identity.service_layer import accounts as account_cases
 from services.identity.service_layer import login as login_cases
@@ -475,4 +473,4 @@ async def mint_captcha(ctx: IdentityContext = Depends(context)) -> dict[str, str
     return {"ticket": ctx.fake_captcha.mint()}
 
 
-__all__ = ["AccountNotFound", "datetime", "dev_router", "router"]
+__all__ = ["dev_router", "router"]
