@@ -7,10 +7,10 @@ from pathlib import Path
 
 import asyncpg
 from alembic import command
-from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared.logging import get_logger
+from shared.migrations import migrations_config
 
 log = get_logger(__name__)
 
@@ -49,10 +49,7 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def _upgrade(database_url: str, migrations: Path) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations))
-    cfg.set_main_option("sqlalchemy.url", _plain_dsn(database_url))
-    command.upgrade(cfg, "head")
+    command.upgrade(migrations_config(database_url, migrations), "head")
 
 
 async def migrate(database_url: str, migrations: Path) -> None:

@@ -14,7 +14,9 @@ inbox_table = sa.Table(
     _metadata,
     sa.Column("consumer", sa.Text, primary_key=True),
     sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
-    sa.Column("processed_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 

@@ -28,14 +28,17 @@ _metadata = sa.MetaData()
 outbox_table = sa.Table(
     "outbox",
     _metadata,
-    sa.Column("id", sa.BigInteger, primary_key=True),
-    sa.Column("event_id", postgresql.UUID(as_uuid=True), nullable=False),
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("event_id", postgresql.UUID(as_uuid=True), nullable=False, unique=True),
     sa.Column("topic", sa.Text, nullable=False),
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("value", sa.LargeBinary, nullable=True),
     sa.Column("headers", postgresql.JSONB, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Index("outbox_unsent", "id", postgresql_where=sa.text("sent_at IS NULL")),
 )
 
 

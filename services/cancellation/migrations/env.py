@@ -1,3 +1,4 @@
-from shared.migrations import run_env
+from services.cancellation.adapters.tables import metadata
+from shared.migrations import reliability_metadata, run_env
 
-run_env()
+run_env([metadata, *reliability_metadata()])

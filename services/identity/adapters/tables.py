@@ -26,6 +26,7 @@ accounts = sa.Table(
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("accounts_secure_phone", "secure_phone"),
 )
 
 login_methods = sa.Table(
@@ -37,6 +38,15 @@ login_methods = sa.Table(
     sa.Column("subtype", sa.Text, nullable=True),
     sa.Column("display", sa.Text, nullable=False),
     sa.Column("bound_at", sa.DateTime(timezone=True), nullable=False),
+    # LM-2: QQ, email, WeCom and Official Account identities bind one account each.
+    sa.Index(
+        "login_methods_quota_one",
+        "kind",
+        "identifier",
+        unique=True,
+        postgresql_where=sa.text("kind IN ('qq', 'email', 'wecom', 'official_account')"),
+    ),
+    sa.Index("login_methods_identity", "kind", "identifier"),
 )
 
 login_attempts = sa.Table(
@@ -50,6 +60,7 @@ login_attempts = sa.Table(
     sa.Column("ip", sa.Text, nullable=True),
     sa.Column("result", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
+    sa.Index("login_attempts_by_account", "account_id", "at"),
 )
 
 known_devices = sa.Table(

@@ -48,4 +48,9 @@ deliveries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("source_event_id", "channel", name="deliveries_once_per_channel"),
+    sa.Index("deliveries_due", "next_attempt_at", postgresql_where=sa.text("status = 'queued'")),
+    sa.Index("deliveries_leased", "lease_until", postgresql_where=sa.text("status = 'sending'")),
+    sa.Index("deliveries_by_account", "account_id", "created_at"),
+    sa.Index("deliveries_by_time", "created_at"),
+    sa.Index("deliveries_by_type", "message_type", "created_at"),
 )
