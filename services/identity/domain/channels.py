@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -25,8 +27,20 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
 
 
 def email_key(email: str) -> str:
-    """What makes two emails the same login identifier (case-insensitive)."""
-    return email.casefold()
+    """What makes two normalised emails the same login identifier and code destination.
+
+    email-validator's form (IDNA domain, lower-cased; NFC local part), NFC again, and the
+    local part lower-cased by the simple one-to-one mapping (`str.lower`): `Ann@` and `ann@`
+    are one mailbox in practice. Never full case folding: it maps `ß` to `ss` and so would
+    merge `straße@` and `strasse@`, two mailboxes that belong to different people.
+    """
+    local, _, domain = email.rpartition("@")
+    return unicodedata.normalize("NFC", f"{local.lower()}@{domain.lower()}")
+
+
+def login_key(raw: str, *, field: str = "email") -> str:
+    """The login identifier a typed email stands for; EMAIL_INVALID when it is none."""
+    return email_key(normalise_email(raw.strip(), field=field))
 
 
 def normalise_phone(raw: str, *, field: str = "phone", region: str = "CN") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language, status_of
-from services.identity.domain.channels import email_key, normalise_email, normalise_phone
+from services.identity.domain.channels import login_key, normalise_email, normalise_phone
 from services.identity.domain.errors import (
     InvalidCredentials,
     NoPassword,
@@ -72,7 +72,7 @@ async def _set_password(
 
 async def _account_for_reset(ctx: IdentityContext, email: str) -> Any:
     async with ctx.runtime.engine.connect() as conn:
-        ids = await repo.accounts_with(conn, LoginMethodKind.EMAIL, email_key(email.strip()))
+        ids = await repo.accounts_with(conn, LoginMethodKind.EMAIL, login_key(email))
         return await repo.get_account(conn, ids[0]) if ids else None
 
 
@@ -101,7 +101,7 @@ async def reset_password(
     if account is not None:
         destination = account.secure_phone if channel is Channel.SMS else account.secure_email
     await check_code(ctx, CodePurpose.RESET_PASSWORD, destination, code)
-    check_password(new, email=email_key(email.strip()))
+    check_password(new, email=normalise_email(email))
     await _set_password(ctx, account.account_id, new, how="reset", keep_session=None)
 
 

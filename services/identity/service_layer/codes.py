@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from services.identity.domain.channels import email_key
 from services.identity.domain.errors import CodeExpired, NoSuchChannel
 from services.identity.service_layer.context import PRODUCER, IdentityContext
 from shared.events import Channel, NotificationRequested, Topic, new_envelope
@@ -25,8 +26,8 @@ class CodePurpose(StrEnum):
 
 
 def code_key(destination: str) -> str:
-    """Codes for an email hold whatever its case (emails match case-insensitively)."""
-    return destination.casefold() if "@" in destination else destination
+    """An email's codes are keyed like its login identifier (SEC-5: `email_key`)."""
+    return email_key(destination) if "@" in destination else destination
 
 
 def masked(channel: Channel, destination: str) -> str:

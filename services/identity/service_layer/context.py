@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +43,10 @@ class IdentityContext:
 
     def now(self) -> datetime:
         return self.runtime.clock.now()
+
+    def login_subject(self, email_key: str) -> str:
+        """The lockout subject of a login identifier (see `login_subject`)."""
+        return login_subject(email_key, self.settings.code_hmac_key)
 
 
 def warn_about_dev_keys(settings: IdentitySettings) -> list[str]:
@@ -104,7 +109,9 @@ def identity_context(runtime: Runtime) -> IdentityContext:
     return context
 
 
-def login_subject(email_key: str) -> str:
-    """Lockout counters are keyed by the login identifier, hashed, so an unknown email
-    behaves exactly like a known one (no account enumeration through the lock)."""
-    return hashlib.sha256(email_key.encode()).hexdigest()[:32]
+def login_subject(email_key: str, hmac_key: str) -> str:
+    """Lockout counters are keyed by the login identifier, not the account, so an unknown
+    email behaves exactly like a known one (no account enumeration through the lock). Keyed
+    (SEC-5): an unkeyed hash of an email is reversed by hashing a list of known emails."""
+    message = f"login-subject:{email_key}".encode()
+    return hmac.new(hmac_key.encode(), message, hashlib.sha256).hexdigest()[:32]

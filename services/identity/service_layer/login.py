@@ -9,7 +9,7 @@ import redis.exceptions
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import may_log_in
-from services.identity.domain.channels import email_key
+from services.identity.domain.channels import login_key
 from services.identity.domain.errors import (
     AccountChoiceRequired,
     CaptchaInvalid,
@@ -20,7 +20,7 @@ from services.identity.domain.errors import (
     NotRegistered,
 )
 from services.identity.domain.login_methods import Identity
-from services.identity.service_layer.context import IdentityContext, login_subject
+from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit
 from services.identity.service_layer.registration import third_party_identity
 from shared.errors import AppError
@@ -123,11 +123,11 @@ async def password_login(
     ctx: IdentityContext, email: str, password: str, *, captcha: str | None, client: Client
 ) -> LoggedIn:
     """LOGIN-1..4 around one argon2 check; the answer never tells whether the email exists."""
-    key = email_key(email.strip())
+    key = login_key(email)
     if captcha is not None and not ctx.captcha.verify(captcha):
         raise CaptchaInvalid("The captcha ticket is not valid: solve the captcha again.")
     try:
-        attempt = await ctx.guard.begin(login_subject(key), captcha_passed=captcha is not None)
+        attempt = await ctx.guard.begin(ctx.login_subject(key), captcha_passed=captcha is not None)
     except LoginLocked:
         account = await _account_by_email(ctx, key)
         if account is not None:

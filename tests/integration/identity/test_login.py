@@ -60,8 +60,9 @@ async def test_login_7_a_phone_number_is_never_a_login_identifier(identity: Iden
     phone = new_phone()
     await identity.register_email("pam@example.com", phone=phone)
     reply = await identity.login(phone)
-    assert reply.status_code == 401
-    assert reply.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    # Refused as input, before any attempt is counted (SEC-5: only an email is a login key).
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "EMAIL_INVALID"
 
 
 @pytest.mark.identity_settings(login_captcha_after=3, login_lock_after=10)
