@@ -6,9 +6,10 @@ from pathlib import Path
 
 from services.notifier.adapters.mailer import SmtpMailer
 from services.notifier.adapters.sms import HttpSmsProvider
+from services.notifier.entrypoints.courier_pool import CourierPool
 from services.notifier.entrypoints.http import router
 from services.notifier.entrypoints.subscribers import subscribe
-from services.notifier.service_layer.dispatcher import Dispatcher
+from services.notifier.service_layer.courier import Courier
 from services.notifier.settings import NotifierSettings
 from shared.events import NotificationFailed, NotificationSent, Topic
 from shared.runtime import Runtime
@@ -20,8 +21,17 @@ DESCRIPTION = "Routes and delivers SMS and email for the events people must hear
 def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
     s = settings or NotifierSettings()
 
-    def dispatcher(runtime: Runtime) -> Dispatcher:
-        return Dispatcher(runtime, SmtpMailer(s), HttpSmsProvider(s))
+    def courier(runtime: Runtime) -> CourierPool:
+        return CourierPool(
+            Courier(
+                unit_of_work=runtime.uow,
+                clock=runtime.clock,
+                settings=s,
+                mailer=SmtpMailer(s),
+                sms=HttpSmsProvider(s),
+            ),
+            s,
+        )
 
     return ServiceSpec(
         settings=s,
@@ -30,7 +40,7 @@ def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
         routers=[router],
         publishes={Topic.NOTIFIER_EVENTS: [NotificationSent, NotificationFailed]},
         subscribe=subscribe,
-        workers=[dispatcher],
+        workers=[courier],
     )
 
 

@@ -23,6 +23,12 @@ class NotifierSettings(ServiceSettings):
         "none", description="none, starttls or tls (implicit TLS)."
     )
     smtp_timeout_s: float = Field(10.0, description="SMTP connect and command timeout.")
+    smtp_pool_size: int = Field(
+        8, ge=1, description="Most SMTP connections open at once (kept open between messages)."
+    )
+    smtp_pool_idle_s: float = Field(
+        30.0, description="A pooled SMTP connection idle longer than this is closed."
+    )
     mail_from: str = Field(
         "Account Center <no-reply@account.example.com>", description="Sender address."
     )
@@ -44,10 +50,13 @@ class NotifierSettings(ServiceSettings):
     delivery_backoff_s: float = Field(1.0, description="First retry delay; doubles per try.")
     delivery_backoff_max_s: float = Field(300.0, description="Longest retry delay.")
     delivery_poll_interval_s: float = Field(
-        0.5, description="Longest wait before the dispatcher looks for due deliveries again."
+        0.5, description="Longest wait before the courier looks for due deliveries again."
     )
     delivery_concurrency: int = Field(
-        4, ge=1, description="Deliveries one notifier process sends at the same time."
+        16, ge=1, description="Deliveries one notifier process sends at the same time."
+    )
+    delivery_claim_batch: int = Field(
+        64, ge=1, description="Most due deliveries claimed in one transaction."
     )
     delivery_lease_s: float = Field(
         60.0,

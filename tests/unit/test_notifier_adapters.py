@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -96,6 +98,9 @@ async def test_not_3_an_unreachable_provider_is_a_transient_failure() -> None:
     assert not failure.value.permanent
 
 
+AT = datetime(2026, 11, 22, 8, 30, 5, tzinfo=UTC)
+
+
 def test_not_5_an_email_has_text_and_html_and_a_message_id_stable_per_delivery() -> None:
     mailer = SmtpMailer(NotifierSettings())
     email = Email(
@@ -104,6 +109,7 @@ def test_not_5_an_email_has_text_and_html_and_a_message_id_stable_per_delivery()
         text="plain",
         html="<p>html</p>",
         idempotency_key="d7a3c0de",
+        date=AT,
     )
     first, second = mailer.build(email), mailer.build(email)
     assert first["Message-ID"] == second["Message-ID"] == "<d7a3c0de@account.example.com>"
@@ -115,9 +121,18 @@ def test_not_5_an_email_has_text_and_html_and_a_message_id_stable_per_delivery()
 async def test_an_invalid_address_is_a_permanent_failure() -> None:
     with pytest.raises(DeliveryError) as failure:
         await SmtpMailer(NotifierSettings()).send(
-            Email(to="bad\naddress", subject="s", text="t", html="h", idempotency_key="k")
+            Email(to="bad\naddress", subject="s", text="t", html="h", idempotency_key="k", date=AT)
         )
     assert failure.value.permanent
+
+
+def test_not_5_every_email_carries_a_date_header_in_rfc_5322_form() -> None:
+    """RFC 5322 3.6: a Date: is required; it is the courier's clock, in UTC."""
+    message = SmtpMailer(NotifierSettings()).build(
+        Email(to="a@example.com", subject="s", text="t", html="h", idempotency_key="k", date=AT)
+    )
+    assert message["Date"] == "Sun, 22 Nov 2026 08:30:05 +0000"
+    assert parsedate_to_datetime(message["Date"]) == AT
 
 
 def test_the_lease_outlives_a_send() -> None:

@@ -1,8 +1,9 @@
-"""The ports the dispatcher sends through, and how a provider says a send failed."""
+"""The ports the courier sends through, and how a provider says a send failed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -22,6 +23,8 @@ class Email:
     html: str
     # The delivery id: the Message-ID is derived from it, so a resend is recognisable.
     idempotency_key: str
+    # The Date: header (RFC 5322 requires one): when the message was handed to the server.
+    date: datetime
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Sms:
 
 class Mailer(Protocol):
     async def send(self, email: Email) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class SmsSender(Protocol):

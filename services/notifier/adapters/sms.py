@@ -48,7 +48,11 @@ class HttpSmsProvider:
         self._s = settings
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.sms_timeout_s),
-            limits=httpx.Limits(max_connections=max(settings.delivery_concurrency, 1) * 2),
+            # Keep-alive connections for every send in flight: no connect per message.
+            limits=httpx.Limits(
+                max_connections=settings.delivery_concurrency * 2,
+                max_keepalive_connections=settings.delivery_concurrency,
+            ),
         )
 
     def request_body(self, sms: Sms) -> dict[str, Any]:

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any, TypeVar
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.notifier.domain.delivery import DeliveryStatus
+from services.notifier.domain.routing import Category
+from shared.events import Channel
+
 metadata = sa.MetaData()
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(sa.types.TypeDecorator[E]):
+    """A text column read and written as a Python enum: no status string in the SQL."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_literal_param(self, value: Any, dialect: sa.Dialect) -> str:
+        return str(self.enum(value).value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
 
 # Projection of identity.contacts: where each account is reached.
 contacts = sa.Table(
@@ -26,9 +55,9 @@ deliveries = sa.Table(
     metadata,
     sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
     sa.Column("source_event_id", postgresql.UUID(as_uuid=True), nullable=False),
-    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("channel", EnumText(Channel), nullable=False),
     sa.Column("message_type", sa.Text, nullable=False),
-    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("category", EnumText(Category), nullable=False),
     sa.Column("account_id", sa.Text, nullable=False),
     # In clear only while the delivery is pending; the record keeps the masked form.
     sa.Column("destination", sa.Text),
@@ -36,7 +65,7 @@ deliveries = sa.Table(
     sa.Column("language", sa.Text),
     sa.Column("params", postgresql.JSONB, nullable=False),
     # queued -> sending -> sent | failed | skipped; a retry goes back to queued.
-    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("status", EnumText(DeliveryStatus), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_error", sa.Text),

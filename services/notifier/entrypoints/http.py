@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from services.notifier.domain.delivery import DeliveryStatus
 from services.notifier.service_layer.audit import DeliveryQuery, list_deliveries
 from shared.events import Channel
 from shared.operators import Operator, require_operator
 from shared.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
-
-Status = Literal["queued", "sending", "sent", "failed", "skipped"]
 
 
 class DeliveryRecord(BaseModel):
@@ -33,7 +31,7 @@ class DeliveryRecord(BaseModel):
         examples=["+86 181****1234", "a***@example.com"],
     )
     language: str | None = Field(description="Template language.", examples=["en"])
-    status: Status = Field(description="queued, sending, sent, failed or skipped.")
+    status: DeliveryStatus = Field(description="queued, sending, sent, failed or skipped.")
     attempts: int = Field(description="Tries so far.")
     last_error: str | None = Field(description="Latest failure or skip reason.")
     created_at: datetime = Field(description="When it was queued, UTC.")
@@ -49,7 +47,7 @@ class DeliveryList(BaseModel):
 async def get_deliveries(
     account_id: str | None = Query(default=None, description="Only this account's records."),
     message_type: str | None = Query(default=None, description="Only this message type."),
-    status: Status | None = Query(default=None, description="Only records in this status."),
+    status: DeliveryStatus | None = Query(default=None, description="Only records in this status."),
     since: datetime | None = Query(default=None, description="Queued at or after (ISO 8601)."),
     until: datetime | None = Query(default=None, description="Queued before (ISO 8601)."),
     limit: int = Query(default=100, ge=1, le=1000, description="Most records returned."),

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.notifier.adapters.tables import deliveries
+from services.notifier.domain.delivery import DeliveryStatus
 from shared.errors import AppError
 from shared.runtime import Runtime
 
@@ -21,7 +22,7 @@ class InvalidTimeRange(AppError):
 class DeliveryQuery:
     account_id: str | None = None
     message_type: str | None = None
-    status: str | None = None
+    status: DeliveryStatus | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100

@@ -14,17 +14,13 @@ from sqlalchemy.dialects import postgresql
 
 from services.notifier.adapters.tables import contacts, deliveries
 from services.notifier.domain.catalogue import CATALOGUE, Notify
+from services.notifier.domain.delivery import DeliveryStatus, mask
 from services.notifier.domain.routing import Category, Contacts, destination_for
 from services.notifier.domain.templates import template_language
-from shared.masking import mask_email, mask_phone
 from shared.unit_of_work import UnitOfWork
 
-# Committing a delivery NOTIFYs the dispatchers of every notifier instance.
+# Committing a delivery NOTIFYs the couriers of every notifier instance.
 WAKE_CHANNEL = "notifier_deliveries"
-
-
-def mask(channel: str, destination: str) -> str:
-    return mask_phone(destination) if channel == "sms" else mask_email(destination)
 
 
 async def learn_contacts(
@@ -98,15 +94,15 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
             .values(
                 id=uuid.uuid4(),
                 source_event_id=command.source_event_id,
-                channel=channel.value,
+                channel=channel,
                 message_type=command.message_type,
-                category=category.value,
+                category=category,
                 account_id=command.account_id,
                 destination=destination,
-                destination_masked=mask(channel.value, destination) if destination else None,
+                destination_masked=mask(channel, destination) if destination else None,
                 language=template_language(language) if language else None,
                 params=dict(command.params),
-                status="queued",
+                status=DeliveryStatus.QUEUED,
                 attempts=0,
                 next_attempt_at=sa.func.now(),
                 created_at=sa.func.now(),

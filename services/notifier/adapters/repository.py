@@ -1,0 +1,136 @@
+"""The courier's queue in PostgreSQL: due deliveries, claims and outcomes. The only SQL of
+the delivery side; statuses go through `DeliveryStatus`, never as strings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.notifier.adapters.tables import EnumText, contacts, deliveries
+from services.notifier.domain.delivery import Delivery, DeliveryStatus
+from services.notifier.domain.routing import Contacts
+
+_CONTACT_FIELDS = ("secure_phone", "secure_email", "message_phone", "contact_email", "language")
+# What a transition may change; the rest of a delivery is fixed when it is queued.
+_MUTABLE = (
+    "destination",
+    "destination_masked",
+    "language",
+    "params",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "lease_until",
+    "claim_token",
+    "provider_ref",
+    "finished_at",
+)
+
+
+def _is(status: DeliveryStatus) -> sa.ColumnElement[bool]:
+    # Rendered inline, not bound: the planner then matches the partial indexes on status
+    # (deliveries_due, deliveries_leased) even with a generic prepared plan.
+    literal = sa.bindparam(None, status, type_=EnumText(DeliveryStatus), literal_execute=True)
+    return deliveries.c.status == literal
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        source_event_id=row.source_event_id,
+        account_id=row.account_id,
+        message_type=row.message_type,
+        category=row.category,
+        channel=row.channel,
+        destination=row.destination,
+        destination_masked=row.destination_masked,
+        language=row.language,
+        params=dict(row.params),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        last_error=row.last_error,
+        lease_until=row.lease_until,
+        claim_token=row.claim_token,
+        provider_ref=row.provider_ref,
+        finished_at=row.finished_at,
+    )
+
+
+def _contacts(row: Any) -> Contacts | None:
+    if row.known is None:
+        return None
+    return Contacts(**{name: getattr(row, f"c_{name}") for name in _CONTACT_FIELDS})
+
+
+class DeliveryRepository:
+    """Deliveries within the caller's transaction (a unit of work's connection)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def lock_due(self, now: datetime, limit: int) -> list[tuple[Delivery, Contacts | None]]:
+        """Lock up to `limit` due deliveries, oldest due first, each with its account's
+        contacts if known. Rows locked by another transaction are skipped, so instances
+        never share one; first the claims whose sender died (lease ran out), then the queue."""
+        found: list[tuple[Delivery, Contacts | None]] = []
+        for due in (
+            sa.and_(_is(DeliveryStatus.SENDING), deliveries.c.lease_until <= now),
+            sa.and_(_is(DeliveryStatus.QUEUED), deliveries.c.next_attempt_at <= now),
+        ):
+            if len(found) >= limit:
+                break
+            rows = await self._conn.execute(
+                sa.select(
+                    deliveries,
+                    contacts.c.account_id.label("known"),
+                    *(contacts.c[name].label(f"c_{name}") for name in _CONTACT_FIELDS),
+                )
+                .outerjoin(contacts, contacts.c.account_id == deliveries.c.account_id)
+                .where(due)
+                .order_by(deliveries.c.next_attempt_at)
+                .limit(limit - len(found))
+                .with_for_update(of=deliveries, skip_locked=True)
+            )
+            found.extend((_delivery(row), _contacts(row)) for row in rows)
+        return found
+
+    async def save(self, items: Iterable[Delivery]) -> None:
+        """Write the deliveries' state (one statement, executed for many)."""
+        values = [
+            {"key": d.id, **{f"v_{name}": getattr(d, name) for name in _MUTABLE}} for d in items
+        ]
+        if not values:
+            return
+        await self._conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == sa.bindparam("key"))
+            .values({name: sa.bindparam(f"v_{name}") for name in _MUTABLE}),
+            values,
+        )
+
+    async def save_if_claimed(
+        self, items: Sequence[Delivery], claims: Mapping[uuid.UUID, uuid.UUID]
+    ) -> list[Delivery]:
+        """Save the outcomes of deliveries still claimed by the token each was sent under
+        (`claims`: delivery id -> token); returns those saved. A sender whose lease ran out
+        and whose delivery another worker took over saves nothing."""
+        if not items:
+            return []
+        rows = await self._conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.claim_token)
+            .where(deliveries.c.id.in_([d.id for d in items]), _is(DeliveryStatus.SENDING))
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+        still_ours = {row.id for row in rows if row.claim_token == claims.get(row.id)}
+        mine = [d for d in items if d.id in still_ours]
+        await self.save(mine)
+        return mine

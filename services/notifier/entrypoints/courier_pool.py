@@ -1,0 +1,163 @@
+"""The courier's worker pool: the notifier's background worker (NOT-3).
+
+Three tasks per process, started and stopped with the service:
+
+- the claimer claims due deliveries in batches (`DELIVERY_CLAIM_BATCH`), as many as there
+  are free sending slots (`DELIVERY_CONCURRENCY`), and starts one send task per delivery;
+- each send task calls the provider (pooled HTTP and SMTP connections) and queues its outcome;
+- the recorder commits the queued outcomes together, one transaction for all that arrived
+  while the previous one committed (group commit), as soon as the first one is there.
+
+So a slow or failing provider call holds one slot, never the other accounts' messages. The
+claimer sleeps until a commit of new deliveries NOTIFYs it (PostgreSQL LISTEN), or for
+`DELIVERY_POLL_INTERVAL_S` at most (retries and expired leases come due without a NOTIFY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+
+from services.notifier.service_layer.courier import Courier, Job, Outcome
+from services.notifier.service_layer.notifications import WAKE_CHANNEL
+from services.notifier.settings import NotifierSettings
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class CourierPool:
+    """Drives a `Courier`; start() and stop() follow the service's lifespan."""
+
+    def __init__(self, courier: Courier, settings: NotifierSettings) -> None:
+        self._courier = courier
+        self._s = settings
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="courier-listener"),
+            asyncio.create_task(self._claim_loop(), name="courier-claimer"),
+            asyncio.create_task(self._record_loop(), name="courier-recorder"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop claiming, let the sends in flight finish (bounded by the lease) and their
+        outcomes be recorded, then stop."""
+        self._stopping = True
+        self._wake.set()
+        listener, claimer, recorder = self._tasks
+        with contextlib.suppress(asyncio.CancelledError):
+            await claimer
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=self._s.delivery_lease_s / 2)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._s.delivery_lease_s / 2):
+                await self._outcomes.join()
+        for task in [*self._sending, listener, recorder]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._courier.aclose()
+
+    def wake(self) -> None:
+        """Look for due deliveries now."""
+        self._wake.set()
+
+    # --- claiming ----------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        s = self._s
+        while not self._stopping:
+            room = s.delivery_concurrency - len(self._sending)
+            if room <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            # Cleared before looking: a NOTIFY that arrives during the claim is not lost.
+            self._wake.clear()
+            asked = min(room, s.delivery_claim_batch)
+            try:
+                jobs, handled = await self._courier.claim(asked)
+            except Exception:
+                log.exception("courier_claim_failed")
+                jobs, handled = [], 0
+            for job in jobs:
+                task = asyncio.create_task(self._send(job), name=f"courier-send-{job.delivery.id}")
+                self._sending.add(task)
+                task.add_done_callback(self._sent)
+            if handled < asked and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(s.delivery_poll_interval_s):
+                        await self._wake.wait()
+
+    async def _send(self, job: Job) -> None:
+        self._outcomes.put_nowait(await self._courier.send(job))
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._slot_free.set()
+
+    # --- recording ---------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        while True:
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            try:
+                await self._record(batch)
+            finally:
+                for _ in batch:
+                    self._outcomes.task_done()
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        """Retry a failed commit until half the lease is gone; after that the leases run
+        out and the deliveries are sent again (same idempotency keys)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._s.delivery_lease_s / 2
+        delay = 0.05
+        while True:
+            try:
+                await self._courier.record(batch)
+                return
+            except Exception:
+                if loop.time() + delay > deadline:
+                    log.exception("courier_record_abandoned", deliveries=len(batch))
+                    return
+                log.exception("courier_record_failed", deliveries=len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    # --- wake-ups ----------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """LISTEN for new deliveries; until it works (or if it breaks), the claimer polls."""
+        s = self._s
+        dsn = f"{s.postgres_dsn.rstrip('/')}/{s.database_name}"
+        while True:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _, lost=lost: lost.set())
+                await conn.add_listener(WAKE_CHANNEL, lambda *_: self.wake())
+                self.wake()  # deliveries queued while nobody listened
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("courier_listener_down", error=repr(exc))
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(conn.close(timeout=2))
+            await asyncio.sleep(max(s.delivery_poll_interval_s, 1.0))
