@@ -46,7 +46,12 @@ class IdentitySettings(ServiceSettings):
     secure_phone_max_accounts: int = Field(5, description="Accounts one secure phone may guard.")
 
     # Sessions
-    session_ttl_s: int = Field(12 * 3600, description="Session lifetime without activity.")
+    session_ttl_s: int = Field(
+        30 * 60, description="Session lifetime without activity (slides with each request)."
+    )
+    session_max_s: int = Field(
+        12 * 3600, description="Absolute session lifetime: log in again after it, active or not."
+    )
     access_token_ttl_s: int = Field(300, description="Lifetime of one signed access token.")
     session_signing_key: str = Field(
         DEV_SIGNING_KEY, description="Ed25519 private key (PEM) that signs access tokens."

@@ -1,12 +1,23 @@
-"""Sessions live in Redis (revocable at once); access tokens are signed (verifiable offline)."""
+"""Sessions live in Redis (revocable at once); access tokens are signed (verifiable offline).
+
+A session has an idle expiry that slides with use and an absolute end it never passes. Its
+refresh token is separate from the access token, single use, and rotated on every refresh:
+presenting a refresh token that was already used ends the whole session (whoever holds the
+other copy, the owner or a thief, must log in again). Every check-and-change is one Lua
+script, so parallel refreshes cannot both rotate.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from services.identity.domain.errors import RefreshTokenInvalid, RefreshTokenReused
 from shared.auth import (
     Caller,
     Unauthenticated,
@@ -15,35 +26,182 @@ from shared.auth import (
     verify_access_token,
 )
 
+_NOW_MS = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# The session's key expires at the idle deadline or at its absolute end, whichever is first.
+_SLIDE = """
+local function slide(key, until_ms, idle_ms)
+    redis.call('PEXPIREAT', key, math.min(now_ms + idle_ms, until_ms))
+end
+"""
+
+# KEYS: session, index. ARGV: account, refresh hash, idle_ms, max_ms, sid.
+# The index never expires before the absolute end of its newest session, so close_all finds
+# every session that can still be live (a sliding session cannot outlive its absolute end).
+_OPEN = (
+    _NOW_MS
+    + _SLIDE
+    + """
+local until_ms = now_ms + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'account', ARGV[1], 'until', until_ms, 'refresh', ARGV[2])
+slide(KEYS[1], until_ms, tonumber(ARGV[3]))
+redis.call('SADD', KEYS[2], ARGV[5])
+local left = redis.call('PTTL', KEYS[2])
+if left < 0 or left < until_ms - now_ms then
+    redis.call('PEXPIREAT', KEYS[2], until_ms)
+end
+return until_ms
+"""
+)
+
+# KEYS: session. ARGV: account, idle_ms. Returns 1 when the session is live (and slides it).
+_TOUCH = (
+    _NOW_MS
+    + _SLIDE
+    + """
+local found = redis.call('HMGET', KEYS[1], 'account', 'until')
+if not found[1] or found[1] ~= ARGV[1] then
+    return 0
+end
+local until_ms = tonumber(found[2])
+if until_ms <= now_ms then
+    redis.call('DEL', KEYS[1])
+    return 0
+end
+slide(KEYS[1], until_ms, tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# KEYS: session, index. ARGV: presented hash, new hash, idle_ms, sid.
+# Returns {1, until_ms} rotated, {2} a used token came back (session ended), {0} unknown.
+_REFRESH = (
+    _NOW_MS
+    + _SLIDE
+    + """
+local found = redis.call('HMGET', KEYS[1], 'until', 'refresh')
+if not found[1] then
+    return {0}
+end
+local until_ms = tonumber(found[1])
+if until_ms <= now_ms then
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], ARGV[4])
+    return {0}
+end
+if found[2] == ARGV[1] then
+    redis.call('HSET', KEYS[1], 'refresh', ARGV[2], 'used:' .. ARGV[1], 1)
+    slide(KEYS[1], until_ms, tonumber(ARGV[3]))
+    return {1, until_ms}
+end
+if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[1]) == 1 then
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], ARGV[4])
+    return {2}
+end
+return {0}
+"""
+)
+
+# KEYS: index. ARGV: session key prefix, sid to keep ('' for none). Atomic, so a session
+# opened meanwhile is either ended or was opened after the close.
+_CLOSE_ALL = """
+local ended = 0
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    if sid ~= ARGV[2] then
+        ended = ended + redis.call('DEL', ARGV[1] .. sid)
+        redis.call('SREM', KEYS[1], sid)
+    end
+end
+return ended
+"""
+
+
+_REFRESH_TOKEN = re.compile(r"([0-9]{1,20})\.([A-Za-z0-9_-]{32})\.([A-Za-z0-9_-]{43})")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new session: its caller, first access token and refresh token."""
+
+    caller: Caller
+    access_token: str
+    refresh_token: str
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    caller: Caller
+    access_token: str
+    refresh_token: str
+    ends_at: datetime
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
 
 class SessionStore:
-    """session:<sid> -> account id, with a sliding expiry; sessions:<account> indexes them."""
+    """Sessions per account in Redis; the hash tag keeps one account's keys in one slot."""
 
     def __init__(
-        self, redis: Redis, key_prefix: str, *, signing_key_pem: str, ttl_s: int, access_ttl_s: int
+        self,
+        redis: Redis,
+        key_prefix: str,
+        *,
+        signing_key_pem: str,
+        ttl_s: int,
+        max_s: int,
+        access_ttl_s: int,
     ) -> None:
         self._redis = redis
         self._prefix = key_prefix
         self._key = private_key(signing_key_pem)
         self._public = self._key.public_key()
-        self._ttl_s = ttl_s
+        self._idle_ms = ttl_s * 1000
+        self._max_ms = max_s * 1000
         self._access_ttl_s = access_ttl_s
+        self._open = redis.register_script(_OPEN)
+        self._touch = redis.register_script(_TOUCH)
+        self._refresh = redis.register_script(_REFRESH)
+        self._close_all = redis.register_script(_CLOSE_ALL)
 
-    def _session(self, sid: str) -> str:
-        return f"{self._prefix}session:{sid}"
+    def _base(self, account_id: str) -> str:
+        return f"{self._prefix}session:{{{account_id}}}:"
+
+    def _session(self, account_id: str, sid: str) -> str:
+        return self._base(account_id) + sid
 
     def _index(self, account_id: str) -> str:
-        return f"{self._prefix}sessions:{account_id}"
+        # "all" cannot be a session id: those are URL-safe base64 of 24 bytes (32 chars).
+        return self._base(account_id) + "all"
 
-    async def open(self, account_id: str, now: datetime) -> tuple[Caller, str]:
-        """A new session and its first access token."""
+    async def open(self, account_id: str, now: datetime) -> Opened:
+        """A new session, its first access token and its first refresh token."""
         caller = Caller(account_id=account_id, session_id=secrets.token_urlsafe(24))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(caller.session_id), account_id, ex=self._ttl_s)
-            pipe.sadd(self._index(account_id), caller.session_id)
-            pipe.expire(self._index(account_id), self._ttl_s)
-            await pipe.execute()
-        return caller, self.token(caller, now)
+        secret = secrets.token_urlsafe(32)
+        until_ms = await self._open(
+            keys=[self._session(account_id, caller.session_id), self._index(account_id)],
+            args=[account_id, _digest(secret), self._idle_ms, self._max_ms, caller.session_id],
+        )
+        return Opened(
+            caller,
+            self.token(caller, now),
+            self._refresh_token(caller, secret),
+            _utc(int(until_ms)),
+        )
+
+    @staticmethod
+    def _refresh_token(caller: Caller, secret: str) -> str:
+        return f"{caller.account_id}.{caller.session_id}.{secret}"
 
     def token(self, caller: Caller, now: datetime) -> str:
         return sign_access_token(self._key, caller, now=now, ttl_s=self._access_ttl_s)
@@ -55,24 +213,49 @@ class SessionStore:
     async def authenticate(self, token: str) -> Caller:
         """A valid token whose session is still live; raises Unauthenticated."""
         caller = verify_access_token(token, self._public)
-        live = await self._redis.get(self._session(caller.session_id))
-        if live is None or live.decode() != caller.account_id:
+        live = await self._touch(
+            keys=[self._session(caller.account_id, caller.session_id)],
+            args=[caller.account_id, self._idle_ms],
+        )
+        if not int(live):
             raise Unauthenticated("The session has ended: log in again.")
-        await self._redis.expire(self._session(caller.session_id), self._ttl_s)
         return caller
 
+    async def refresh(self, refresh_token: str, now: datetime) -> Refreshed:
+        """Rotate the refresh token; a reused one ends the session (RefreshTokenReused)."""
+        parts = _REFRESH_TOKEN.fullmatch(refresh_token)
+        if parts is None:
+            raise RefreshTokenInvalid("The refresh token is not valid: log in again.")
+        account_id, sid, secret = parts.groups()
+        new_secret = secrets.token_urlsafe(32)
+        reply = await self._refresh(
+            keys=[self._session(account_id, sid), self._index(account_id)],
+            args=[_digest(secret), _digest(new_secret), self._idle_ms, sid],
+        )
+        status = int(reply[0])
+        if status == 2:
+            raise RefreshTokenReused(
+                "This refresh token was used before, so the session has ended: log in again."
+            )
+        if status != 1:
+            raise RefreshTokenInvalid("The refresh token is not valid: log in again.")
+        caller = Caller(account_id=account_id, session_id=sid)
+        return Refreshed(
+            caller,
+            self.token(caller, now),
+            self._refresh_token(caller, new_secret),
+            _utc(int(reply[1])),
+        )
+
     async def close(self, caller: Caller) -> None:
-        await self._redis.delete(self._session(caller.session_id))
-        await self._redis.srem(self._index(caller.account_id), caller.session_id)  # type: ignore[misc]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._session(caller.account_id, caller.session_id))
+            pipe.srem(self._index(caller.account_id), caller.session_id)
+            await pipe.execute()
 
     async def close_all(self, account_id: str, *, keep: str | None = None) -> int:
-        """End every session of the account (but `keep`); returns how many ended."""
-        members = await self._redis.smembers(self._index(account_id))  # type: ignore[misc]
-        sids = [s.decode() for s in members]
-        ended = [s for s in sids if s != keep]
-        if ended:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(*[self._session(s) for s in ended])
-                pipe.srem(self._index(account_id), *ended)
-                await pipe.execute()
-        return len(ended)
+        """End every session of the account (but `keep`); returns how many were live."""
+        ended = await self._close_all(
+            keys=[self._index(account_id)], args=[self._base(account_id), keep or ""]
+        )
+        return int(ended)

@@ -129,3 +129,17 @@ class NoSuchChannel(AppError):
     """PROT-2: the account has no secure channel of that kind; pick the alternative."""
 
     code = "VERIFICATION_CHANNEL_UNAVAILABLE"
+
+
+class RefreshTokenInvalid(AppError):
+    """Unknown, malformed or ended: the session cannot be refreshed."""
+
+    status_code = 401
+    code = "REFRESH_TOKEN_INVALID"
+
+
+class RefreshTokenReused(AppError):
+    """A rotated refresh token came back: someone holds a copy, so the session ended."""
+
+    status_code = 401
+    code = "REFRESH_TOKEN_REUSED"

@@ -15,6 +15,7 @@ from services.identity.service_layer import accounts as account_cases
 from services.identity.service_layer import login as login_cases
 from services.identity.service_layer import login_methods as method_cases
 from services.identity.service_layer import projects as project_cases
+from services.identity.service_layer import sessions as session_cases
 from services.identity.service_layer.codes import CodePurpose, secure_destination, send_code
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.registration import Registration, register
@@ -68,6 +69,12 @@ class LoginIn(BaseModel):
     assertion: str | None = None
     account_id: str | None = Field(default=None, description="Which account, when several.")
     device_id: str | None = Field(default=None, description="The client's device id.")
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(
+        max_length=128, description="The refresh token of the last login or refresh (single use)."
+    )
 
 
 class BindIn(BaseModel):
@@ -219,24 +226,37 @@ async def log_in(
         "access_token": done.access_token,
         "token_type": "Bearer",
         "expires_in_s": done.expires_in_s,
+        "refresh_token": done.refresh_token,
+        "session_ends_at": done.session_ends_at,
     }
 
 
 @router.post("/sessions/refresh", tags=["sessions"])
-async def refresh(
-    who: Caller = Depends(caller), ctx: IdentityContext = Depends(context)
-) -> dict[str, Any]:
-    """A fresh access token for a live session."""
+async def refresh(body: RefreshIn, ctx: IdentityContext = Depends(context)) -> dict[str, Any]:
+    """A fresh access token and the next refresh token; each refresh token works once, and
+    presenting a used one ends the session (REFRESH_TOKEN_REUSED)."""
+    done = await session_cases.refresh_session(ctx, body.refresh_token)
     return {
-        "access_token": ctx.sessions.token(who, ctx.now()),
+        "account_id": done.caller.account_id,
+        "access_token": done.access_token,
         "token_type": "Bearer",
         "expires_in_s": ctx.sessions.access_ttl_s,
+        "refresh_token": done.refresh_token,
+        "session_ends_at": done.ends_at,
     }
 
 
 @router.delete("/sessions/current", status_code=204, tags=["sessions"])
 async def log_out(who: Caller = Depends(caller), ctx: IdentityContext = Depends(context)) -> None:
     await ctx.sessions.close(who)
+
+
+@router.delete("/sessions/others", tags=["sessions"])
+async def end_other_sessions(
+    who: Caller = Depends(caller), ctx: IdentityContext = Depends(context)
+) -> dict[str, int]:
+    """End every other session of the account (a lost phone, a shared computer)."""
+    return {"ended": await session_cases.end_other_sessions(ctx, who)}
 
 
 # --- the account's own pages -------------------------------------------------------------

@@ -91,6 +91,7 @@ def build(runtime: Runtime) -> IdentityContext:
             prefix,
             signing_key_pem=settings.session_signing_key,
             ttl_s=settings.session_ttl_s,
+            max_s=settings.session_max_s,
             access_ttl_s=settings.access_token_ttl_s,
         ),
         idp=fake_idp,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis.exceptions
@@ -50,6 +51,8 @@ class LoggedIn:
     access_token: str
     expires_in_s: int
     session_id: str
+    refresh_token: str
+    session_ends_at: datetime
 
 
 async def _record(
@@ -109,8 +112,15 @@ async def _record(
 
 
 async def _open_session(ctx: IdentityContext, account_id: int) -> LoggedIn:
-    caller, token = await ctx.sessions.open(str(account_id), ctx.now())
-    return LoggedIn(str(account_id), token, ctx.sessions.access_ttl_s, caller.session_id)
+    opened = await ctx.sessions.open(str(account_id), ctx.now())
+    return LoggedIn(
+        str(account_id),
+        opened.access_token,
+        ctx.sessions.access_ttl_s,
+        opened.caller.session_id,
+        opened.refresh_token,
+        opened.ends_at,
+    )
 
 
 async def _account_by_email(ctx: IdentityContext, key: str) -> Any:

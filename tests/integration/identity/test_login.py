@@ -156,8 +156,11 @@ async def test_login_4_redis_down_fails_closed_with_503(infra: Infra) -> None:
 
 async def test_sessions_end_at_logout_and_refresh_while_alive(identity: IdentityApp) -> None:
     await identity.register_email("tia@example.com")
-    auth = await identity.token("tia@example.com")
-    refreshed = await identity.client.post("/v1/sessions/refresh", headers=auth)
+    login = await identity.login("tia@example.com")
+    auth = {"authorization": f"Bearer {login.json()['access_token']}"}
+    refreshed = await identity.client.post(
+        "/v1/sessions/refresh", json={"refresh_token": login.json()["refresh_token"]}
+    )
     assert refreshed.status_code == 200
     new_auth = {"authorization": f"Bearer {refreshed.json()['access_token']}"}
     assert (await identity.client.get("/v1/me", headers=new_auth)).status_code == 200
