@@ -17,6 +17,7 @@ inbox_table = sa.Table(
     sa.Column(
         "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    sa.Index("inbox_processed", "processed_at"),  # retention prunes by age
 )
 
 

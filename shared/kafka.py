@@ -25,6 +25,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
         linger_ms=2,
+        max_request_size=settings.kafka_max_message_bytes,
         request_timeout_ms=15000,
     )
 

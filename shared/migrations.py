@@ -92,3 +92,33 @@ def create_reliability_tables() -> None:
             server_default=sa.func.now(),
         ),
     )
+
+
+def add_outbox_parking_and_retention() -> None:
+    """Every service's migration after the first: the parked-rows table (nothing blocks a
+    topic) and the indexes the retention pruner deletes by."""
+    op.create_table(
+        "outbox_parked",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("event_id", postgresql.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("value", sa.LargeBinary, nullable=True),
+        sa.Column("headers", postgresql.JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("error", sa.Text, nullable=False),
+    )
+    op.create_index(
+        "outbox_sent", "outbox", ["sent_at"], postgresql_where=sa.text("sent_at IS NOT NULL")
+    )
+    op.create_index("inbox_processed", "inbox", ["processed_at"])
+
+
+def drop_outbox_parking_and_retention() -> None:
+    op.drop_index("inbox_processed", table_name="inbox")
+    op.drop_index("outbox_sent", table_name="outbox")
+    op.drop_table("outbox_parked")

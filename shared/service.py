@@ -102,9 +102,12 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         relay = OutboxRelay(
             runtime.engine,
             producer,
+            dsn=settings.database_url,
             service=settings.service_name,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            retry_backoff_s=settings.outbox_retry_backoff_s,
+            retry_backoff_max_s=settings.outbox_retry_backoff_max_s,
         )
         runtime._relay = relay
         if settings.outbox_relay_enabled:

@@ -48,7 +48,20 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(
         0.5, description="Longest wait before the relay looks at the outbox again."
     )
-    outbox_batch_size: int = Field(200, description="Outbox rows published per transaction.")
+    outbox_batch_size: int = Field(
+        200, description="Outbox rows the relay hands to the producer at once."
+    )
+    outbox_retry_backoff_s: float = Field(
+        0.5, description="First wait of the relay after a transient send error; doubles."
+    )
+    outbox_retry_backoff_max_s: float = Field(
+        30.0, description="Longest wait of the relay between retries of a transient error."
+    )
+    kafka_max_message_bytes: int = Field(
+        1048576,
+        description="Largest record the producer sends (max_request_size; keep it at most "
+        "the broker's message.max.bytes). An outbox row over it is parked.",
+    )
 
     consumer_max_attempts: int = Field(
         3, description="Tries of a failing event handler before the event goes to the DLQ."
