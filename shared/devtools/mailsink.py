@@ -2,8 +2,10 @@
 
 In dev it also writes each message as an .eml file and serves a JSON list over HTTP.
 A message whose Message-ID already arrived is accepted and counted in `duplicates` but kept
-once, as a mailbox that collapses duplicates would: the notifier resends a mail after a crash
-with the same Message-ID. `delay_s` holds each "250" back, after the message is recorded.
+once in `messages`, as a mailbox that collapses duplicates would (the notifier resends a mail
+after a crash with the same Message-ID); `received` keeps every copy the SMTP server accepted,
+which is what a real server would deliver. `connections` counts SMTP sessions. `delay_s`
+holds each "250" back, after the message is recorded.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self._sink = sink
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any
+    ) -> Any:
+        self._sink.count_connection()
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -80,7 +89,9 @@ class MailSink:
         self.port = port
         self.directory = directory
         self.messages: list[ReceivedMail] = []
+        self.received: list[ReceivedMail] = []
         self.duplicates = 0
+        self.connections = 0
         self.delay_s = 0.0
         self._seen: set[str] = set()
         self._lock = threading.Lock()
@@ -94,8 +105,13 @@ class MailSink:
     def stop(self) -> None:
         self._controller.stop()
 
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
+
     def add(self, mail: ReceivedMail) -> None:
         with self._lock:
+            self.received.append(mail)
             if mail.message_id and mail.message_id in self._seen:
                 self.duplicates += 1
                 return
@@ -109,6 +125,11 @@ class MailSink:
     def snapshot(self) -> list[ReceivedMail]:
         with self._lock:
             return list(self.messages)
+
+    def every_copy(self) -> list[ReceivedMail]:
+        """Every message the server accepted, duplicates included, oldest first."""
+        with self._lock:
+            return list(self.received)
 
     def wait_for(
         self, predicate: Callable[[ReceivedMail], bool], timeout_s: float = 20.0

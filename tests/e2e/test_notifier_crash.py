@@ -1,8 +1,11 @@
 """The notifier as an OS process, killed with SIGKILL in the middle of a batch and restarted:
-every message reaches the sinks exactly once (NOT-3)."""
+every message arrives, an SMS exactly once, an email twice only if the kill fell in its
+window (accepted by the SMTP server, not yet recorded as sent) (NOT-3, README "crash
+windows")."""
 
 from __future__ import annotations
 
+import email
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,20 +71,26 @@ def requests() -> list[Envelope[Any]]:
     return events
 
 
-async def test_not_3_a_notifier_killed_mid_batch_and_restarted_delivers_every_message_exactly_once(
+async def test_not_3_a_notifier_killed_mid_batch_and_restarted_delivers_every_message(
     scope: Scope, sinks: tuple[SmsSink, MailSink], tmp_path: Path
 ) -> None:
-    """NOT-3: SIGKILL while a batch of 30 messages is being delivered; after a restart each
-    reaches its sink once. Messages in flight at the kill are resent when their lease expires,
-    with the same idempotency key, and the sinks drop the second copy."""
+    """NOT-3: SIGKILL while a batch of 30 messages is being delivered; after a restart:
+
+    - every SMS reaches the phone once: the resend of one in flight at the kill carries the
+      same client request id and the provider drops it;
+    - every email reaches the SMTP server (counted as the server received them, duplicates
+      included), and a second copy exists only for a mail the server had accepted while its
+      delivery was still `sending` at the kill: the one window SMTP leaves open.
+    """
     sms, mail = sinks
     env = scope.env(SMTP_PORT=mail.port, SMS_API_URL=sms.url, DELIVERY_CONCURRENCY=4)
     events = requests()
     destinations = {e.payload.destination for e in events}
+    db = f"{scope.infra.postgres_dsn}/{scope.prefix}notifier"
 
     def received() -> list[str]:
         return [m.phone_number for m in sms.snapshot()] + [
-            to for m in mail.snapshot() for to in m.rcpt_to
+            to for m in mail.every_copy() for to in m.rcpt_to
         ]
 
     first = ServiceProcess("notifier", env, tmp_path).start()
@@ -109,11 +118,24 @@ async def test_not_3_a_notifier_killed_mid_batch_and_restarted_delivers_every_me
         first.kill()
     at_kill = len(received())
     assert at_kill < len(events), "the batch was over before the kill"
+    # The process is dead: what the servers hold and what the database says is the state
+    # at the kill.
+    mail_accepted = {m.message_id for m in mail.every_copy()}
+    sms_accepted = {m.client_request_id for m in sms.snapshot()}
+    conn = await asyncpg.connect(db)
+    try:
+        unrecorded = {
+            str(r["id"])
+            for r in await conn.fetch("SELECT id FROM deliveries WHERE status = 'sending'")
+        }
+    finally:
+        await conn.close()
+    mail_window = {m for m in mail_accepted if m.strip("<>").split("@")[0] in unrecorded}
+    sms_window = sms_accepted & unrecorded
 
     second = ServiceProcess("notifier", env, tmp_path).start()
     try:
         second.wait_ready()
-        db = f"{scope.infra.postgres_dsn}/{scope.prefix}notifier"
 
         async def all_sent() -> bool:
             conn = await asyncpg.connect(db)
@@ -136,15 +158,18 @@ async def test_not_3_a_notifier_killed_mid_batch_and_restarted_delivers_every_me
         second.stop()
 
     counts = Counter(received())
-    assert set(counts) == destinations
-    assert [d for d, n in counts.items() if n != 1] == [], "a message arrived twice"
-    assert len(sms.snapshot()) == SMS_COUNT and len(mail.snapshot()) == EMAIL_COUNT
+    assert set(counts) == destinations, "a message never arrived"
+    assert len(sms.snapshot()) == SMS_COUNT
+    assert [d for d, n in counts.items() if n != 1 and d.startswith("+")] == []
+    copies = Counter(m.message_id for m in mail.every_copy())
+    assert len(copies) == EMAIL_COUNT and all(m.rcpt_to for m in mail.every_copy())
+    twice = {m for m, n in copies.items() if n > 1}
+    assert twice <= mail_window, "an email outside the crash window arrived twice"
+    assert max(copies.values()) <= 2
+    assert all(email.message_from_bytes(m.raw)["Date"] for m in mail.every_copy())
     assert all(isinstance(e.payload, NotificationSent) for e in outcomes)
     assert Counter(e.payload.source_event_id for e in outcomes) == Counter(
         {str(e.event_id): 1 for e in events}
     )
-    # The kill caught messages accepted but not yet recorded as sent: they were resent after
-    # the restart and dropped by the sinks by their idempotency key.
-    assert sms.duplicates + mail.duplicates >= 1, (
-        f"no message was in flight at the kill ({at_kill} delivered)"
-    )
+    # The kill did catch messages accepted but not yet recorded as sent.
+    assert mail_window | sms_window, f"no message was in its window at the kill ({at_kill})"

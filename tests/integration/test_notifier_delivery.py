@@ -8,12 +8,14 @@ its own accounts, phones and addresses.
 from __future__ import annotations
 
 import asyncio
+import email
 import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import asyncpg
@@ -599,3 +601,37 @@ async def test_sending_keeps_up_with_a_burst_without_duplicates(stack: Stack) ->
 
     await eventually(all_there, what="forty SMS")
     assert all(len(stack.sms_to(a.secure_phone)) == 1 for a in accounts)
+
+
+async def test_not_5_emails_share_pooled_smtp_connections_and_each_carries_a_date(
+    stack: Stack,
+) -> None:
+    """NOT-5: a burst of twelve emails goes over at most SMTP_POOL_SIZE connections (kept open
+    between messages), and every message has the Date: header RFC 5322 requires."""
+    accounts = [Account.new() for _ in range(12)]
+    before = stack.mail.connections
+    await asyncio.gather(
+        *(
+            stack.publish(
+                "notifier.requests",
+                NotificationRequested(
+                    message_type="verification_code",
+                    channel=Channel.EMAIL,
+                    destination=a.secure_email,
+                    params={"code": "000222", "minutes": "5"},
+                ),
+                a.id,
+            )
+            for a in accounts
+        )
+    )
+
+    async def all_there() -> bool:
+        return all(stack.mail_to(a.secure_email) for a in accounts)
+
+    await eventually(all_there, what="twelve emails")
+    assert stack.mail.connections - before <= stack.settings.smtp_pool_size
+    for a in accounts:
+        (mail,) = stack.mail_to(a.secure_email)
+        date = email.message_from_bytes(mail.raw)["Date"]
+        assert date and parsedate_to_datetime(date).tzinfo is not None
