@@ -41,6 +41,13 @@ def private_key(pem: str) -> Ed25519PrivateKey:
     return key
 
 
+def public_key(pem: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("the key must be an Ed25519 public key")
+    return key
+
+
 def public_key_pem(private_pem: str) -> str:
     """The PEM public key other services configure to verify tokens."""
     return (

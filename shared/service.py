@@ -61,9 +61,21 @@ def asyncapi_of(broker: KafkaBroker, spec: ServiceSpec) -> AsyncAPI:
     )
 
 
+class UnsafeSettings(Exception):
+    """The settings must not serve (a committed key or a fake outside dev mode)."""
+
+    def __init__(self, service: str, problems: list[str]) -> None:
+        super().__init__(f"{service} refuses to start: " + "; ".join(problems))
+        self.problems = problems
+
+
 def create_app(spec: ServiceSpec) -> FastAPI:
-    """The service's ASGI app; its lifespan starts and stops everything in order."""
+    """The service's ASGI app; its lifespan starts and stops everything in order.
+    Raises UnsafeSettings when the settings must not serve."""
     settings = spec.settings
+    problems = settings.refusals()
+    if problems:
+        raise UnsafeSettings(settings.service_name, problems)
     runtime = Runtime(
         settings=settings,
         engine=make_engine(settings.database_url),
@@ -173,8 +185,14 @@ def run_service(spec_factory: Callable[[], ServiceSpec]) -> None:
     spec = spec_factory()
     s = spec.settings
     configure_logging(s.service_name, s.log_level, s.log_json)
+    try:
+        app = create_app(spec)
+    except UnsafeSettings as refused:
+        # One line that names every offending setting, no traceback; exit 78 (EX_CONFIG).
+        log.error("refusing_to_start", problems=refused.problems)
+        raise SystemExit(78) from None
     uvicorn.run(
-        create_app(spec),
+        app,
         host=s.http_host,
         port=s.http_port,
         log_config=None,

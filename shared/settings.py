@@ -76,6 +76,11 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Log JSON lines instead of console lines.")
 
+    def refusals(self) -> list[str]:
+        """Why this configuration must not serve (e.g. a committed dev-only key outside dev
+        mode), one line per setting; the service refuses to start unless it is empty."""
+        return []
+
     @property
     def database_name(self) -> str:
         return f"{self.database_prefix}{self.service_name}"

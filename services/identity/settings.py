@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from collections.abc import Callable
+from typing import Literal
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from pydantic import Field, SecretStr, field_validator
+
+from shared.auth import private_key, public_key
 from shared.settings import ServiceSettings
 
-# Dev-only keys: every deployment sets its own (the README says how to make them).
+# Dev-only keys: every deployment sets its own (the README says how to make them); outside
+# dev mode the service refuses to start while any of them is left (`refusals`).
 DEV_SIGNING_KEY = (
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIBd6yFCXRSjqzo2C2DnC7obpD3FvXfNfKyGmc+w0pgkN\n"
     "-----END PRIVATE KEY-----\n"
 )
+DEV_CODE_HMAC_KEY = "dev-only-code-key-change-me"
+DEV_FAKE_PROVIDER_SECRET = "dev-only-fake-provider-secret-change-me"
+MIN_HMAC_KEY_CHARS = 32
+
+Provider = Literal["fake", "signed"]
 
 
 class IdentitySettings(ServiceSettings):
@@ -37,8 +48,8 @@ class IdentitySettings(ServiceSettings):
     code_max_tries: int = Field(5, description="Wrong tries before a code is void.")
     code_per_minute: int = Field(1, description="Codes a destination may get per minute.")
     code_per_day: int = Field(10, description="Codes a destination may get per day.")
-    code_hmac_key: str = Field(
-        "dev-only-code-key-change-me", description="Key of the HMAC codes are stored as."
+    code_hmac_key: SecretStr = Field(
+        SecretStr(DEV_CODE_HMAC_KEY), description="Key of the HMAC codes are stored as."
     )
 
     # LM-2, SEC-1
@@ -53,24 +64,103 @@ class IdentitySettings(ServiceSettings):
         12 * 3600, description="Absolute session lifetime: log in again after it, active or not."
     )
     access_token_ttl_s: int = Field(300, description="Lifetime of one signed access token.")
-    session_signing_key: str = Field(
-        DEV_SIGNING_KEY, description="Ed25519 private key (PEM) that signs access tokens."
+    session_signing_key: SecretStr = Field(
+        SecretStr(DEV_SIGNING_KEY),
+        description="Ed25519 private key (PEM) that signs access tokens.",
     )
 
-    @field_validator("session_signing_key")
+    @field_validator("session_signing_key", mode="before")
     @classmethod
-    def _pem_on_one_line(cls, value: str) -> str:
+    def _pem_on_one_line(cls, value: object) -> object:
         """Environment files hold one line: accept the PEM with literal \\n separators."""
-        return value.replace("\\n", "\n")
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return value.replace("\\n", "\n") if isinstance(value, str) else value
 
     # Providers (REG-6, LOGIN-1)
     dev_mode: bool = Field(
-        False, description="Expose /v1/dev endpoints (mint fake assertions and captcha tickets)."
+        False,
+        description="Dev mode: the fake providers and the committed keys are allowed, and "
+        "/v1/dev endpoints mint fake assertions and captcha tickets. Off, identity refuses "
+        "to start while any of them is in use.",
     )
-    fake_provider_secret: str = Field(
-        "dev-only-fake-provider-secret-change-me",
-        description="Key of the fake identity/captcha providers.",
+    identity_provider: Provider | None = Field(
+        None,
+        description="Adapter that verifies third-party identity assertions: `signed` (EdDSA "
+        "assertions of the OAuth gateway, IDENTITY_PROVIDER_PUBLIC_KEY) or `fake` (dev mode "
+        "only). Unset: `fake` in dev mode, a refusal to start otherwise.",
+    )
+    identity_provider_public_key: str | None = Field(
+        None, description="Ed25519 public key (PEM) of the OAuth gateway's assertions."
+    )
+    captcha_provider: Provider | None = Field(
+        None,
+        description="Adapter that verifies captcha tickets: `signed` (EdDSA tickets of the "
+        "captcha gateway, CAPTCHA_PUBLIC_KEY) or `fake` (dev mode only). Unset: `fake` in dev "
+        "mode, a refusal to start otherwise.",
+    )
+    captcha_public_key: str | None = Field(
+        None, description="Ed25519 public key (PEM) of the captcha gateway's tickets."
+    )
+    fake_provider_secret: SecretStr = Field(
+        SecretStr(DEV_FAKE_PROVIDER_SECRET),
+        description="Key of the fake identity/captcha providers (dev mode only).",
     )
     assertion_audience: str = Field(
         "account-center", description="Audience identity assertions must name."
     )
+
+    @field_validator("identity_provider_public_key", "captcha_public_key", mode="before")
+    @classmethod
+    def _public_pem_on_one_line(cls, value: object) -> object:
+        return value.replace("\\n", "\n") if isinstance(value, str) else value
+
+    @property
+    def identity_provider_in_use(self) -> Provider | None:
+        return self.identity_provider or ("fake" if self.dev_mode else None)
+
+    @property
+    def captcha_provider_in_use(self) -> Provider | None:
+        return self.captcha_provider or ("fake" if self.dev_mode else None)
+
+    def refusals(self) -> list[str]:
+        """Why this configuration must not serve: a committed key or a fake outside dev
+        mode, a provider without its key. Empty when it may start."""
+        problems: list[str] = []
+        providers = (
+            ("IDENTITY_PROVIDER", self.identity_provider_in_use, "IDENTITY_PROVIDER_PUBLIC_KEY"),
+            ("CAPTCHA_PROVIDER", self.captcha_provider_in_use, "CAPTCHA_PUBLIC_KEY"),
+        )
+        for name, provider, key_name in providers:
+            if provider is None:
+                problems.append(f"{name} is not set (choose `signed`; `fake` is dev-only)")
+            elif provider == "fake" and not self.dev_mode:
+                problems.append(f"{name}=fake is for dev mode only")
+            elif provider == "signed" and not getattr(self, key_name.lower()):
+                problems.append(f"{name}=signed needs {key_name}")
+            elif provider == "signed" and not _loads(public_key, getattr(self, key_name.lower())):
+                problems.append(f"{key_name} is not an Ed25519 public key (PEM)")
+        if not _loads(private_key, self.session_signing_key.get_secret_value()):
+            problems.append("SESSION_SIGNING_KEY is not an Ed25519 private key (PEM)")
+        if self.dev_mode:
+            return problems
+        committed = {
+            "SESSION_SIGNING_KEY": (self.session_signing_key, DEV_SIGNING_KEY),
+            "CODE_HMAC_KEY": (self.code_hmac_key, DEV_CODE_HMAC_KEY),
+        }
+        for name, (secret, dev_value) in committed.items():
+            if secret.get_secret_value() == dev_value:
+                problems.append(f"{name} is the committed dev-only key")
+        if self.code_hmac_key.get_secret_value() != DEV_CODE_HMAC_KEY and (
+            len(self.code_hmac_key.get_secret_value()) < MIN_HMAC_KEY_CHARS
+        ):
+            problems.append(f"CODE_HMAC_KEY is shorter than {MIN_HMAC_KEY_CHARS} characters")
+        return problems
+
+
+def _loads(load: Callable[[str], object], pem: str) -> bool:
+    try:
+        load(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True

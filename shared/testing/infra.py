@@ -30,6 +30,11 @@ FAST: dict[str, Any] = {
     "sms_timeout_s": 2.0,
 }
 
+# Tests run in dev mode: the fake identity/captcha providers and the committed dev-only keys
+# (outside dev mode identity refuses to start with them). Tests of the production wiring
+# override it with dev_mode=False and real keys.
+DEV_MODE: dict[str, Any] = {"dev_mode": True}
+
 
 def docker_available() -> bool:
     if not (os.environ.get("DOCKER_HOST") or Path("/var/run/docker.sock").exists()):
@@ -71,6 +76,7 @@ class Scope:
             "database_prefix": self.prefix,
             "kafka_topic_prefix": self.prefix,
             "redis_key_prefix": self.prefix,
+            **DEV_MODE,
             **FAST,
             **overrides,
         }
@@ -85,7 +91,7 @@ class Scope:
             "DATABASE_PREFIX": self.prefix,
             "KAFKA_TOPIC_PREFIX": self.prefix,
             "REDIS_KEY_PREFIX": self.prefix,
-            **{k.upper(): v for k, v in FAST.items()},
+            **{k.upper(): v for k, v in {**DEV_MODE, **FAST}.items()},
             **{k.upper(): v for k, v in overrides.items()},
         }
         return {**os.environ, **{k: str(v) for k, v in values.items()}}

@@ -22,6 +22,7 @@ from services.identity.settings import IdentitySettings
 from services.notifier.settings import NotifierSettings
 from services.verification.settings import VerificationSettings
 from shared.settings import ServiceSettings
+from shared.testing.gateways import ProductionKeys
 
 pytestmark = pytest.mark.unit
 
@@ -384,3 +385,71 @@ def test_env_example_lists_every_setting_with_its_default(name: str) -> None:
     assert settings.model_validate(given) == settings.model_validate({}), (
         f"env.example values of {name} are not the defaults"
     )
+
+
+# --- identity's keys and providers: deploy/identity.env ------------------------------
+
+IDENTITY_ENV_EXAMPLE = DEPLOY / "identity.env.example"
+IDENTITY_SECRETS = {
+    "SESSION_SIGNING_KEY",
+    "CODE_HMAC_KEY",
+    "IDENTITY_PROVIDER",
+    "IDENTITY_PROVIDER_PUBLIC_KEY",
+    "CAPTCHA_PROVIDER",
+    "CAPTCHA_PUBLIC_KEY",
+}
+
+
+def _identity_env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in IDENTITY_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if (match := ENV_LINE.match(line)) and not match["comment"]:
+            values[match["name"]] = match["value"].strip()
+    return values
+
+
+def _filled_identity_env() -> dict[str, str]:
+    """The example with every empty value filled as its comments say (fresh keys)."""
+    keys = ProductionKeys().settings()
+    filled = {}
+    for name, value in _identity_env_example().items():
+        fresh = str(keys[name.lower()]).replace("\n", "\\n")
+        filled[name] = value or fresh
+    return filled
+
+
+def test_identity_reads_its_keys_from_a_git_ignored_env_file() -> None:
+    env_files = _service("identity").get("env_file")
+
+    assert env_files in (["identity.env"], "identity.env"), env_files
+    assert "deploy/identity.env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert IDENTITY_ENV_EXAMPLE.is_file()
+    assert not IDENTITY_SECRETS & set(_env("identity")), "keys belong in identity.env only"
+    assert _env("identity").get("DEV_MODE", "false") == "false"
+
+
+def test_identity_env_example_holds_every_key_and_provider_and_nothing_usable() -> None:
+    example = _identity_env_example()
+
+    assert set(example) == IDENTITY_SECRETS
+    assert {example["IDENTITY_PROVIDER"], example["CAPTCHA_PROVIDER"]} == {"signed"}
+    assert all(example[name] == "" for name in IDENTITY_SECRETS if not name.endswith("PROVIDER"))
+
+
+def test_compose_identity_refuses_to_start_until_its_env_file_is_filled() -> None:
+    """ASVS 2.10.4: as shipped, nothing in the files is a usable key; filled, it starts."""
+    as_shipped = {**_env("identity"), **_identity_env_example()}
+    filled = {**_env("identity"), **_filled_identity_env()}
+
+    refused = IdentitySettings.model_validate({k.lower(): v for k, v in as_shipped.items()})
+    started = IdentitySettings.model_validate({k.lower(): v for k, v in filled.items()})
+    assert {line.split()[0] for line in refused.refusals()} >= {
+        "IDENTITY_PROVIDER=signed",
+        "CAPTCHA_PROVIDER=signed",
+        "SESSION_SIGNING_KEY",
+        "CODE_HMAC_KEY",
+    }
+    assert started.refusals() == []
+    assert IdentitySettings.model_validate(
+        {k.lower(): v for k, v in _env("identity").items()}
+    ).refusals()

@@ -106,16 +106,3 @@ def test_prj_1_names_are_required_and_bounded() -> None:
     for bad in ("", "   ", "x" * 65):
         with pytest.raises(ProjectNameInvalid):
             check_project(bad, "")
-
-
-def test_the_committed_dev_keys_are_reported_until_a_deployment_sets_its_own() -> None:
-    from services.identity.service_layer.context import warn_about_dev_keys
-    from services.identity.settings import IdentitySettings
-
-    assert warn_about_dev_keys(IdentitySettings()) == [
-        "session_signing_key",
-        "code_hmac_key",
-        "fake_provider_secret",
-    ]
-    own = IdentitySettings(code_hmac_key="k" * 40, fake_provider_secret="s" * 40)
-    assert warn_about_dev_keys(own) == ["session_signing_key"]

@@ -1,8 +1,9 @@
 """REG-6 and LOGIN-1: identity assertions and captcha tickets through provider adapters.
 
-Real WeChat/QQ/WeCom OAuth and a commercial captcha run upstream; they hand us a signed
-assertion or ticket that an adapter verifies. The fake providers here sign with a shared key
-(HS256) and serve dev and tests; a real adapter implements the same two protocols.
+Real WeChat/QQ/WeCom OAuth and a commercial captcha run upstream, in gateways that hand the
+console a signed assertion or ticket; an adapter here verifies it offline. The `signed`
+adapters verify the gateways' Ed25519 signatures with their public keys (production); the
+fake ones sign with a shared key (HS256) and can mint, for dev mode and tests only.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any, Protocol
 
 import jwt
 
+from shared.auth import public_key
 from shared.errors import AppError
 from shared.events import LoginMethodKind
 
 ACCOUNT_SERVICE_PERMISSION = "account_service"
 OFFICIAL_SUBTYPES = frozenset({"official_account", "mini_program"})
+CAPTCHA_ISSUER = "captcha"
+CLOCK_LEEWAY_S = 5
 
 
 class AssertionInvalid(AppError):
@@ -39,18 +43,84 @@ class VerifiedAssertion:
     display: str = ""
 
 
+@dataclass(frozen=True)
+class SolvedCaptcha:
+    """A captcha ticket whose signature holds: its id, whom it was solved for, its end."""
+
+    ticket_id: str
+    identifier: str
+    expires_at: int
+
+
 class IdentityProvider(Protocol):
     def verify(self, kind: LoginMethodKind, assertion: str) -> VerifiedAssertion: ...
 
 
 class CaptchaProvider(Protocol):
-    def verify(self, ticket: str) -> bool: ...
+    def verify(self, ticket: str) -> SolvedCaptcha | None:
+        """The ticket's claims when its signature, issuer and expiry hold; None otherwise.
+        Single use and the binding to an identifier are checked by the caller."""
+        ...
 
 
-class FakeIdentityProvider:
-    """Mints and verifies HS256 assertions, one issuer per kind."""
+class SignedAssertions:
+    """Verifies assertions of the OAuth gateway: one issuer per kind, our audience."""
+
+    def __init__(self, key: Any, algorithm: str, audience: str, issuer_prefix: str) -> None:
+        self._key = key
+        self._algorithm = algorithm
+        self._audience = audience
+        self._issuer_prefix = issuer_prefix
+
+    @classmethod
+    def ed25519(cls, public_pem: str, audience: str) -> SignedAssertions:
+        return cls(public_key(public_pem), "EdDSA", audience, "oauth-gateway-")
+
+    def verify(self, kind: LoginMethodKind, assertion: str) -> VerifiedAssertion:
+        if kind is LoginMethodKind.EMAIL:
+            raise AssertionInvalid("Email is not a third-party login method.")
+        try:
+            claims = jwt.decode(
+                assertion,
+                self._key,
+                algorithms=[self._algorithm],
+                audience=self._audience,
+                issuer=f"{self._issuer_prefix}{kind.value}",
+                leeway=CLOCK_LEEWAY_S,
+                options={"require": ["exp", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AssertionInvalid("The identity assertion has expired.") from None
+        except jwt.InvalidTokenError as exc:
+            raise AssertionInvalid(f"The identity assertion is not valid: {exc}") from None
+        if kind is LoginMethodKind.WECHAT:
+            # LM-7: a WeChat person is their UnionID; the OpenID differs per app.
+            if not claims.get("unionid"):
+                raise AssertionInvalid("A WeChat assertion must carry the UnionID.")
+            return VerifiedAssertion(kind, claims["unionid"], display=claims.get("nickname", ""))
+        if kind is LoginMethodKind.OFFICIAL_ACCOUNT:
+            subtype = claims.get("subtype")
+            if subtype not in OFFICIAL_SUBTYPES:
+                raise AssertionInvalid("An Official Account assertion names its subtype.")
+            return VerifiedAssertion(
+                kind,
+                claims["app_id"],
+                subtype=subtype,
+                open_platform_id=claims.get("open_platform_id"),
+                permissions=frozenset(claims.get("permissions", [])),
+                authorization_revoked=bool(claims.get("revoked")),
+                display=claims.get("nickname", ""),
+            )
+        if not claims.get("openid"):
+            raise AssertionInvalid("The identity assertion names no openid.")
+        return VerifiedAssertion(kind, claims["openid"], display=claims.get("nickname", ""))
+
+
+class FakeIdentityProvider(SignedAssertions):
+    """Mints and verifies HS256 assertions (dev mode and tests only)."""
 
     def __init__(self, secret: str, audience: str) -> None:
+        super().__init__(secret, "HS256", audience, "fake-")
         self._secret = secret
         self._audience = audience
 
@@ -91,60 +161,48 @@ class FakeIdentityProvider:
             claims["revoked"] = revoked
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def verify(self, kind: LoginMethodKind, assertion: str) -> VerifiedAssertion:
-        if kind is LoginMethodKind.EMAIL:
-            raise AssertionInvalid("Email is not a third-party login method.")
+
+class SignedCaptcha:
+    """Verifies tickets of the captcha gateway: `jti` (single use), `sub` (the identifier
+    the captcha was solved for) and a short `exp`."""
+
+    def __init__(self, key: Any, algorithm: str) -> None:
+        self._key = key
+        self._algorithm = algorithm
+
+    @classmethod
+    def ed25519(cls, public_pem: str) -> SignedCaptcha:
+        return cls(public_key(public_pem), "EdDSA")
+
+    def verify(self, ticket: str) -> SolvedCaptcha | None:
         try:
             claims = jwt.decode(
-                assertion,
-                self._secret,
-                algorithms=["HS256"],
-                audience=self._audience,
-                issuer=f"fake-{kind.value}",
-                options={"require": ["exp", "aud", "iss"]},
+                ticket,
+                self._key,
+                algorithms=[self._algorithm],
+                issuer=CAPTCHA_ISSUER,
+                leeway=CLOCK_LEEWAY_S,
+                options={"require": ["exp", "jti", "sub", "iss"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise AssertionInvalid("The identity assertion has expired.") from None
-        except jwt.InvalidTokenError as exc:
-            raise AssertionInvalid(f"The identity assertion is not valid: {exc}") from None
-        if kind is LoginMethodKind.WECHAT:
-            # LM-7: a WeChat person is their UnionID; the OpenID differs per app.
-            if not claims.get("unionid"):
-                raise AssertionInvalid("A WeChat assertion must carry the UnionID.")
-            return VerifiedAssertion(kind, claims["unionid"], display=claims.get("nickname", ""))
-        if kind is LoginMethodKind.OFFICIAL_ACCOUNT:
-            subtype = claims.get("subtype")
-            if subtype not in OFFICIAL_SUBTYPES:
-                raise AssertionInvalid("An Official Account assertion names its subtype.")
-            return VerifiedAssertion(
-                kind,
-                claims["app_id"],
-                subtype=subtype,
-                open_platform_id=claims.get("open_platform_id"),
-                permissions=frozenset(claims.get("permissions", [])),
-                authorization_revoked=bool(claims.get("revoked")),
-                display=claims.get("nickname", ""),
-            )
-        return VerifiedAssertion(kind, claims["openid"], display=claims.get("nickname", ""))
+        except jwt.InvalidTokenError:
+            return None
+        return SolvedCaptcha(str(claims["jti"]), str(claims["sub"]), int(claims["exp"]))
 
 
-class FakeCaptcha:
-    """Tickets are short-lived HS256 tokens, as a commercial captcha's server check would be."""
+class FakeCaptcha(SignedCaptcha):
+    """Mints and verifies HS256 tickets (dev mode and tests only)."""
 
     def __init__(self, secret: str) -> None:
+        super().__init__(secret, "HS256")
         self._secret = secret
 
-    def mint(self, ttl_s: int = 120) -> str:
+    def mint(self, identifier: str, ttl_s: int = 120) -> str:
         now = int(time.time())
-        return jwt.encode(
-            {"iss": "fake-captcha", "iat": now, "exp": now + ttl_s, "jti": uuid.uuid4().hex},
-            self._secret,
-            algorithm="HS256",
-        )
-
-    def verify(self, ticket: str) -> bool:
-        try:
-            jwt.decode(ticket, self._secret, algorithms=["HS256"], issuer="fake-captcha")
-        except jwt.InvalidTokenError:
-            return False
-        return True
+        claims = {
+            "iss": CAPTCHA_ISSUER,
+            "sub": identifier,
+            "iat": now,
+            "exp": now + ttl_s,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")

@@ -36,6 +36,12 @@ class CaptchaInvalid(AppError):
     code = "CAPTCHA_INVALID"
 
 
+class CaptchaUnavailable(ServiceUnavailable):
+    """Redis is down: a captcha ticket's single use cannot be checked, so it does not pass."""
+
+    code = "CAPTCHA_UNAVAILABLE"
+
+
 class LoginUnavailable(ServiceUnavailable):
     """Redis is down: password login fails closed."""
 

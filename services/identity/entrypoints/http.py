@@ -487,10 +487,20 @@ async def mint_assertion(
     }
 
 
+class CaptchaTicketIn(BaseModel):
+    identifier: str = Field(
+        description="Whom the captcha is solved for: the login email (the ticket is bound "
+        "to it and passes once).",
+        examples=["alice@example.com"],
+    )
+
+
 @dev_router.post("/captcha-tickets", status_code=201)
-async def mint_captcha(ctx: IdentityContext = Depends(context)) -> dict[str, str]:
+async def mint_captcha(
+    body: CaptchaTicketIn, ctx: IdentityContext = Depends(context)
+) -> dict[str, str]:
     """A solved captcha, as the captcha widget would hand the console."""
-    return {"ticket": ctx.fake_captcha.mint()}
+    return {"ticket": ctx.fake_captcha.mint(body.identifier)}
 
 
 __all__ = ["dev_router", "router"]

@@ -7,6 +7,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.identity.adapters.captcha_tickets import UsedCaptchaTickets
 from services.identity.adapters.code_store import CodeStore
 from services.identity.adapters.login_guard import LoginGuard
 from services.identity.adapters.password_hasher import Argon2Hasher
@@ -15,13 +16,13 @@ from services.identity.adapters.providers import (
     FakeCaptcha,
     FakeIdentityProvider,
     IdentityProvider,
+    SignedAssertions,
+    SignedCaptcha,
 )
 from services.identity.adapters.sessions import SessionStore
 from services.identity.settings import IdentitySettings
-from shared.logging import get_logger
+from shared.errors import NotFound
 from shared.runtime import Runtime
-
-log = get_logger(__name__)
 
 PRODUCER = "identity"
 
@@ -38,34 +39,56 @@ class IdentityContext:
     sessions: SessionStore
     idp: IdentityProvider
     captcha: CaptchaProvider
-    fake_idp: FakeIdentityProvider
-    fake_captcha: FakeCaptcha
+    captcha_tickets: UsedCaptchaTickets
 
     def now(self) -> datetime:
         return self.runtime.clock.now()
 
     def login_subject(self, email_key: str) -> str:
         """The lockout subject of a login identifier (see `login_subject`)."""
-        return login_subject(email_key, self.settings.code_hmac_key)
+        return login_subject(email_key, self.settings.code_hmac_key.get_secret_value())
+
+    @property
+    def fake_idp(self) -> FakeIdentityProvider:
+        """The fake identity provider (dev mode); /v1/dev and tests mint with it."""
+        if not isinstance(self.idp, FakeIdentityProvider):
+            raise FakeNotSelected("IDENTITY_PROVIDER is not `fake`: nothing to mint with.")
+        return self.idp
+
+    @property
+    def fake_captcha(self) -> FakeCaptcha:
+        if not isinstance(self.captcha, FakeCaptcha):
+            raise FakeNotSelected("CAPTCHA_PROVIDER is not `fake`: nothing to mint with.")
+        return self.captcha
 
 
-def warn_about_dev_keys(settings: IdentitySettings) -> list[str]:
-    """The settings still holding the committed dev-only keys (logged at start)."""
-    defaults = IdentitySettings.model_fields
-    names = ("session_signing_key", "code_hmac_key", "fake_provider_secret")
-    left = [n for n in names if getattr(settings, n) == defaults[n].default]
-    if left and not settings.dev_mode:
-        log.warning("dev_only_keys_in_use", settings=[n.upper() for n in left])
-    return left
+class FakeNotSelected(NotFound):
+    code = "FAKE_PROVIDER_NOT_SELECTED"
+
+
+def identity_provider(settings: IdentitySettings) -> IdentityProvider:
+    """The adapter IDENTITY_PROVIDER selects (settings.refusals() vetted the choice)."""
+    if settings.identity_provider_in_use == "fake":
+        secret = settings.fake_provider_secret.get_secret_value()
+        return FakeIdentityProvider(secret, settings.assertion_audience)
+    assert settings.identity_provider_public_key, settings.refusals()
+    return SignedAssertions.ed25519(
+        settings.identity_provider_public_key, settings.assertion_audience
+    )
+
+
+def captcha_provider(settings: IdentitySettings) -> CaptchaProvider:
+    """The adapter CAPTCHA_PROVIDER selects (settings.refusals() vetted the choice)."""
+    if settings.captcha_provider_in_use == "fake":
+        return FakeCaptcha(settings.fake_provider_secret.get_secret_value())
+    assert settings.captcha_public_key, settings.refusals()
+    return SignedCaptcha.ed25519(settings.captcha_public_key)
 
 
 def build(runtime: Runtime) -> IdentityContext:
     settings = runtime.settings
     assert isinstance(settings, IdentitySettings)
-    warn_about_dev_keys(settings)
     prefix = settings.redis_key_prefix
-    fake_idp = FakeIdentityProvider(settings.fake_provider_secret, settings.assertion_audience)
-    fake_captcha = FakeCaptcha(settings.fake_provider_secret)
     return IdentityContext(
         runtime=runtime,
         settings=settings,
@@ -80,7 +103,7 @@ def build(runtime: Runtime) -> IdentityContext:
         codes=CodeStore(
             runtime.redis,
             prefix,
-            hmac_key=settings.code_hmac_key,
+            hmac_key=settings.code_hmac_key.get_secret_value(),
             ttl_s=settings.code_ttl_s,
             max_tries=settings.code_max_tries,
             per_minute=settings.code_per_minute,
@@ -89,15 +112,14 @@ def build(runtime: Runtime) -> IdentityContext:
         sessions=SessionStore(
             runtime.redis,
             prefix,
-            signing_key_pem=settings.session_signing_key,
+            signing_key_pem=settings.session_signing_key.get_secret_value(),
             ttl_s=settings.session_ttl_s,
             max_s=settings.session_max_s,
             access_ttl_s=settings.access_token_ttl_s,
         ),
-        idp=fake_idp,
-        captcha=fake_captcha,
-        fake_idp=fake_idp,
-        fake_captcha=fake_captcha,
+        idp=identity_provider(settings),
+        captcha=captcha_provider(settings),
+        captcha_tickets=UsedCaptchaTickets(runtime.redis, prefix),
     )
 
 

@@ -13,7 +13,6 @@ from services.identity.domain.accounts import may_log_in
 from services.identity.domain.channels import login_key
 from services.identity.domain.errors import (
     AccountChoiceRequired,
-    CaptchaInvalid,
     InvalidCredentials,
     LoginLocked,
     LoginRefused,
@@ -21,6 +20,7 @@ from services.identity.domain.errors import (
     NotRegistered,
 )
 from services.identity.domain.login_methods import Identity
+from services.identity.service_layer.captcha import pass_captcha
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit
 from services.identity.service_layer.registration import third_party_identity
@@ -134,8 +134,8 @@ async def password_login(
 ) -> LoggedIn:
     """LOGIN-1..4 around one argon2 check; the answer never tells whether the email exists."""
     key = login_key(email)
-    if captcha is not None and not ctx.captcha.verify(captcha):
-        raise CaptchaInvalid("The captcha ticket is not valid: solve the captcha again.")
+    if captcha is not None:
+        await pass_captcha(ctx, captcha, bound_to=key, key_of=login_key)
     try:
         attempt = await ctx.guard.begin(ctx.login_subject(key), captcha_passed=captcha is not None)
     except LoginLocked:

@@ -89,6 +89,11 @@ class IdentityApp:
         assert reply.status_code == 201, reply.text
         return str(reply.json()["assertion"])
 
+    async def captcha_ticket(self, identifier: str) -> str:
+        reply = await self.client.post("/v1/dev/captcha-tickets", json={"identifier": identifier})
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["ticket"])
+
     async def login(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
         return await self.client.post(
             "/v1/sessions",

@@ -77,7 +77,7 @@ async def test_login_1_after_three_wrong_passwords_a_day_a_captcha_is_required(
     assert needs.json()["error"]["code"] == "CAPTCHA_REQUIRED"
     bad = await identity.login("quinn@example.com", captcha_ticket="forged")
     assert bad.json()["error"]["code"] == "CAPTCHA_INVALID"
-    ticket = (await identity.client.post("/v1/dev/captcha-tickets")).json()["ticket"]
+    ticket = await identity.captcha_ticket("quinn@example.com")
     assert (await identity.login("quinn@example.com", captcha_ticket=ticket)).status_code == 201
     # The day's count stays: the next wrong-free login still needs a captcha.
     assert (await identity.login("quinn@example.com")).json()["error"]["code"] == "CAPTCHA_REQUIRED"
