@@ -130,7 +130,7 @@ class EventConsumer:
                     self._producer(),
                     record,
                     consumer=consumer,
-                    reason="undecodable",
+                    reason=exc.reason,
                     error=str(exc),
                 )
                 return

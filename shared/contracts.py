@@ -29,9 +29,14 @@ change in either direction. Breaking:
   value is rejected by new consumers reading older messages;
 * a field that was required becoming optional, or the other way round.
 
-Not breaking: a new optional field (old consumers ignore it, ``extra="ignore"``; new
-consumers fill its default into older messages), and changes to titles, descriptions,
-examples and defaults, or to the names of ``$defs``.
+* additional properties allowed or forbidden where they were not (a closed contract).
+
+Not breaking: a new optional field (consumers of an open contract ignore it,
+``extra="ignore"``; new consumers fill its default into older messages), and changes to
+titles, descriptions, examples and defaults, or to the names of ``$defs``. A closed contract
+(``ClosedPayload``, ``extra="forbid"``) refuses unknown fields, so there a new optional field
+ships consumers first, then producers; only contracts whose consumers are deployed first are
+closed (contracts/README.md).
 """
 
 from __future__ import annotations

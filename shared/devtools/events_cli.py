@@ -19,6 +19,14 @@ from shared.kafka import read_all
 
 def render(record: ConsumerRecord[bytes, bytes]) -> str:
     head = f"{record.topic}[{record.partition}]@{record.offset} key={(record.key or b'').decode()}"
+    # A dead letter says why it was parked in its dlq.* headers (contracts/README.md).
+    why = " ".join(
+        f"{k}={v.decode(errors='backslashreplace')}"
+        for k, v in record.headers or ()
+        if k.startswith("dlq.")
+    )
+    if why:
+        head = f"{head} {why}"
     if record.value is None:
         return f"{head} <tombstone>"
     try:

@@ -9,13 +9,17 @@ from shared.events.cancellation import (
     CancellationWithdrawn,
 )
 from shared.events.envelope import (
+    AccountId,
+    ClosedPayload,
     Envelope,
     EventPayload,
+    InvalidEvent,
     UndecodableEvent,
     UnknownEventType,
     decode,
     encode,
     headers_of,
+    is_account_id,
     new_envelope,
 )
 from shared.events.identity import (
@@ -72,6 +76,7 @@ __all__ = [
     "ALL_PAYLOADS",
     "REGISTRY",
     "AccountContacts",
+    "AccountId",
     "AccountLocked",
     "AccountRegistered",
     "AccountStatus",
@@ -81,8 +86,10 @@ __all__ = [
     "CancellationRequested",
     "CancellationWithdrawn",
     "Channel",
+    "ClosedPayload",
     "Envelope",
     "EventPayload",
+    "InvalidEvent",
     "LoginFailed",
     "LoginMethodBound",
     "LoginMethodKind",
@@ -103,5 +110,6 @@ __all__ = [
     "decode",
     "encode",
     "headers_of",
+    "is_account_id",
     "new_envelope",
 ]

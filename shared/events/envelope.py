@@ -3,22 +3,62 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 P = TypeVar("P", bound="EventPayload")
 
+# ACC-1: an account ID is a positive decimal number (like a UIN), written without leading
+# zeros so one account has one key (and one partition, one order) on every topic. The
+# envelope also admits "" for the few payloads that may come before the account exists
+# (`precedes_account`: a registration code); every other payload needs an account.
+ACCOUNT_ID_PATTERN = r"^[1-9][0-9]{0,18}$"
+AccountId = Annotated[str, StringConstraints(pattern=r"^(?:[1-9][0-9]{0,18})?$")]
+
+
+def is_account_id(text: str) -> bool:
+    """Whether the text is an account ID as the envelope and message keys carry it."""
+    return re.fullmatch(ACCOUNT_ID_PATTERN, text) is not None
+
 
 class EventPayload(BaseModel):
-    """Base of every integration event's payload: frozen, described, versioned."""
+    """Base of every integration event's payload: frozen, described, versioned.
+
+    Open by default: a consumer ignores fields it does not know, so a producer can add an
+    optional field before every consumer has learnt it (contracts/README.md, "Open and
+    closed contracts").
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
+    # A snapshot is a state record (the latest value per account wins): the consumer replaces
+    # its copy with it, so a field it cannot read would blank data. Snapshots are closed and
+    # every field is required (nullable where empty means something); a test checks it.
+    snapshot: ClassVar[bool] = False
+    # Whether the event may be sent before the account exists (envelope account_id "").
+    precedes_account: ClassVar[bool] = False
+
+
+class ClosedPayload(EventPayload):
+    """A contract whose consumers refuse unknown fields: a misspelt field is an error, not
+    an absent value. Only for contracts whose consumers are deployed before their producers
+    (a request to the service that owns it, a snapshot read by one service), so a new
+    optional field still rolls out: consumers first, then producers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Envelope(BaseModel, Generic[P]):
@@ -33,20 +73,41 @@ class Envelope(BaseModel, Generic[P]):
     version: int = Field(description="Version of the payload schema.", examples=[1])
     occurred_at: datetime = Field(description="When it happened, UTC.")
     producer: str = Field(description="Service that produced it.", examples=["identity"])
-    account_id: str = Field(description="Account the event is about; the message key.")
+    account_id: AccountId = Field(
+        description="Account the event is about (ACC-1, decimal digits); the message key. "
+        "Empty only for a request made before the account exists (a registration code).",
+        examples=["100000000001"],
+    )
     correlation_id: uuid.UUID = Field(description="Id shared by everything one request caused.")
     causation_id: uuid.UUID | None = Field(
         default=None, description="event_id of the event that caused this one, if any."
     )
     payload: P = Field(description="The event's own fields.")
 
+    @model_validator(mode="after")
+    def _names_its_account(self) -> Self:
+        if not self.account_id and not self.payload.precedes_account:
+            raise ValueError(f"account_id: {self.type} must name an account")
+        return self
+
 
 class UndecodableEvent(ValueError):
     """Bytes that are not a valid event of a known type; never retried."""
 
+    reason = "undecodable"
+
+
+class InvalidEvent(UndecodableEvent):
+    """An envelope of a known type and version that breaks its contract (a missing, unknown
+    or malformed field, an account ID that is not one); never retried."""
+
+    reason = "invalid"
+
 
 class UnknownEventType(LookupError):
-    """A well-formed event whose type this consumer does not know; skipped, not an error."""
+    """A well-formed event whose (type, version) has no contract here; consumers park it."""
+
+    reason = "unknown_type"
 
 
 def new_envelope(
@@ -106,7 +167,7 @@ def decode(raw: bytes, registry: dict[tuple[str, int], type[EventPayload]]) -> E
     except ValidationError as exc:
         # Name the fields and the problems, never the values: they may be codes or PII.
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']) or 'envelope'}: {e['msg']}"
             for e in exc.errors(include_input=False, include_url=False)
         )
-        raise UndecodableEvent(f"invalid {key[0]} v{key[1]}: {problems}") from None
+        raise InvalidEvent(f"invalid {key[0]} v{key[1]}: {problems}") from None

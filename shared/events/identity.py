@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from shared.events.envelope import EventPayload
+from shared.events.envelope import ClosedPayload, EventPayload
+
+# Shapes of the destinations a snapshot carries: a value of another shape is refused, not
+# stored and tried on a provider later.
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Language = Annotated[str, StringConstraints(min_length=2, max_length=35)]
 
 
 class LoginMethodKind(StrEnum):
@@ -55,23 +62,37 @@ class LoginMethodUnbound(EventPayload):
     unbound_at: datetime = Field(description="When, UTC.")
 
 
-class AccountContacts(EventPayload):
+class AccountContacts(ClosedPayload):
     """The channels an account is reached on (SEC-4), on the compacted identity.contacts topic.
 
     This is a state record, not a notice: the latest value per account wins and a tombstone
     erases it. It carries destinations in clear because the notifier needs them to route; the
     topic is readable by the notifier only.
+
+    A snapshot: every field is required and a channel the account does not have is an
+    explicit null, so a misspelt or missing field is refused (dead-lettered) instead of
+    blanking that channel in the notifier.
     """
 
     event_type = "AccountContacts"
+    snapshot = True
 
-    secure_phone: str | None = Field(default=None, description="Secure phone, E.164.")
-    secure_email: str | None = Field(default=None, description="Secure email.")
-    message_phone: str | None = Field(
-        default=None, description="Message-receiving phone (billing and business alerts), E.164."
+    secure_phone: E164 | None = Field(
+        description="Secure phone, E.164; null when none is bound.", examples=["+8618112341234"]
     )
-    contact_email: str | None = Field(default=None, description="Contact email (product notices).")
-    language: str = Field(default="zh-CN", description="Preferred language.", examples=["en"])
+    secure_email: Email | None = Field(
+        description="Secure email; null when none is bound.", examples=["alice@example.com"]
+    )
+    message_phone: E164 | None = Field(
+        description="Message-receiving phone (billing and business alerts), E.164; null when "
+        "none is set.",
+        examples=["+8613900000001"],
+    )
+    contact_email: Email | None = Field(
+        description="Contact email (product notices); null when none is set.",
+        examples=["ops@example.com"],
+    )
+    language: Language = Field(description="Preferred language.", examples=["en"])
 
 
 class AccountStatus(StrEnum):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.events.envelope import EventPayload
+from shared.events.envelope import ClosedPayload, EventPayload
 
 
 class Channel(StrEnum):
@@ -15,13 +15,16 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
-class NotificationRequested(EventPayload):
+class NotificationRequested(ClosedPayload):
     """Ask the notifier to deliver one message (one-time codes).
 
-    The single event where a destination travels in clear next to a code (CODE-3).
+    The single event where a destination travels in clear next to a code (CODE-3). Closed:
+    the notifier owns this request and learns a new field before any producer sends it, so
+    a field it does not know is a mistake and the request is dead-lettered.
     """
 
     event_type = "NotificationRequested"
+    precedes_account = True  # a registration code goes out before the account exists
 
     message_type: str = Field(description="Template to use.", examples=["verification_code"])
     channel: Channel = Field(description="Delivery channel.", examples=["sms"])

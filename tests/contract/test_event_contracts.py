@@ -21,7 +21,14 @@ from shared.contracts import (
     schema_path,
     write_all,
 )
-from shared.events import ALL_PAYLOADS, Envelope, EventPayload, NotificationRequested
+from shared.events import (
+    ALL_PAYLOADS,
+    AccountContacts,
+    ClosedPayload,
+    Envelope,
+    EventPayload,
+    NotificationRequested,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -534,3 +541,47 @@ def test_constraint_change_is_breaking() -> None:
     old = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 10}}}
     new = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 20}}}
     assert breaking_changes(old, new) == ["$.a: constraints changed on string"]
+
+
+# --- snapshots and closed contracts -----------------------------------------------------
+
+SNAPSHOTS = [p for p in ALL_PAYLOADS if p.snapshot]
+
+
+def test_the_contacts_record_is_a_snapshot() -> None:
+    assert AccountContacts in SNAPSHOTS
+
+
+@pytest.mark.parametrize("payload_cls", SNAPSHOTS, ids=[p.event_type for p in SNAPSHOTS])
+def test_a_snapshot_is_closed_and_every_field_is_required(
+    payload_cls: type[EventPayload],
+) -> None:
+    """A consumer replaces its copy with a snapshot: a field it could not read, or a field
+    that silently took a default, would blank data. So: no defaults, no unknown fields."""
+    schema = schema_of(payload_cls)
+    payload = schema["$defs"][payload_cls.__name__]
+    assert issubclass(payload_cls, ClosedPayload)
+    assert payload["additionalProperties"] is False
+    assert sorted(payload["required"]) == sorted(payload["properties"])
+    assert [n for n, f in payload_cls.model_fields.items() if not f.is_required()] == []
+
+
+def test_closed_contracts_are_the_ones_whose_consumers_deploy_first() -> None:
+    """contracts/README.md: closed only where every consumer is deployed before the
+    producers (a request to its owner, a snapshot read by one service); the rest stay open
+    so that a new optional field can ship before every consumer knows it."""
+    closed = sorted(p.event_type for p in ALL_PAYLOADS if issubclass(p, ClosedPayload))
+    assert closed == ["AccountContacts", "NotificationRequested"]
+    open_defs = [
+        p.event_type
+        for p in ALL_PAYLOADS
+        if not issubclass(p, ClosedPayload)
+        and schema_of(p)["$defs"][p.__name__].get("additionalProperties") is not None
+    ]
+    assert open_defs == []
+
+
+def test_the_envelope_names_an_account_id_pattern() -> None:
+    schema = schema_of(AccountContacts)
+    assert schema["properties"]["account_id"]["pattern"] == "^(?:[1-9][0-9]{0,18})?$"
+    assert "additionalProperties" not in schema  # the envelope stays open (README)

@@ -10,12 +10,14 @@ import pytest
 from shared.events import (
     REGISTRY,
     AccountRegistered,
+    InvalidEvent,
     LoginMethodKind,
     UndecodableEvent,
     UnknownEventType,
     decode,
     encode,
     headers_of,
+    is_account_id,
     new_envelope,
 )
 
@@ -87,3 +89,93 @@ def test_code_3_an_invalid_event_is_described_without_its_values() -> None:
     message = str(err.value)
     assert "payload.channel" in message and "payload.language" in message
     assert "482913" not in message and "8618112341234" not in message
+
+
+def contacts_event(**payload: object) -> dict[str, object]:
+    from shared.events import AccountContacts
+
+    snapshot = AccountContacts(
+        secure_phone="+8618112341234",
+        secure_email="a@example.com",
+        message_phone=None,
+        contact_email=None,
+        language="en",
+    )
+    data: dict[str, object] = json.loads(
+        encode(new_envelope(snapshot, producer="identity", account_id="100000000001"))
+    )
+    data["payload"] = payload
+    return data
+
+
+def test_sec_4_a_contacts_snapshot_with_a_misspelt_field_is_refused_not_blanked() -> None:
+    """SEC-4: `secure_phon` is no field of the snapshot, and `secure_phone` is missing: the
+    record is refused instead of read as "no secure phone"."""
+    data = contacts_event(
+        secure_phon="+8618112341234",
+        secure_email=None,
+        message_phone=None,
+        contact_email=None,
+        language="en",
+    )
+    with pytest.raises(InvalidEvent) as err:
+        decode(json.dumps(data).encode(), REGISTRY)
+    message = str(err.value)
+    assert "payload.secure_phone: Field required" in message
+    assert "payload.secure_phon: Extra inputs are not permitted" in message
+    assert "8618112341234" not in message
+    assert err.value.reason == "invalid"
+
+
+def test_a_snapshot_says_null_for_a_channel_it_does_not_have() -> None:
+    data = contacts_event(
+        secure_phone="+8618112341234", secure_email=None, message_phone=None, language="en"
+    )  # contact_email left out: absent is not the same as "none"
+    with pytest.raises(InvalidEvent, match=r"payload\.contact_email: Field required"):
+        decode(json.dumps(data).encode(), REGISTRY)
+
+
+@pytest.mark.parametrize("account_id", ["", "0", "012", "abc", "1e9", " 1", "1" * 20, "-1"])
+def test_acc_1_an_account_id_that_is_not_one_is_refused(account_id: str) -> None:
+    """ACC-1: account IDs are decimal numbers without leading zeros."""
+    data = json.loads(encode(new_envelope(registered(), producer="identity", account_id="1")))
+    data["account_id"] = account_id
+    with pytest.raises(InvalidEvent, match="account_id"):
+        decode(json.dumps(data).encode(), REGISTRY)
+    assert not is_account_id(account_id)
+
+
+def test_open_contracts_ignore_fields_they_do_not_know_yet() -> None:
+    """A notice is open: a producer may add an optional field before its consumers learn it,
+    and unknown envelope fields are ignored too."""
+    data = json.loads(encode(new_envelope(registered(), producer="identity", account_id="1")))
+    data["payload"]["referrer"] = "campaign-7"
+    data["trace_parent"] = "00-abc-01"
+    assert decode(json.dumps(data).encode(), REGISTRY).payload == registered()
+
+
+def test_code_3_a_notification_request_with_an_unknown_field_is_refused() -> None:
+    """NotificationRequested is closed: the notifier owns it, so an unknown field is a
+    mistake (a misspelt `params` would otherwise send a message without its code)."""
+    from shared.events import Channel, NotificationRequested
+
+    request = NotificationRequested(
+        message_type="verification_code", channel=Channel.SMS, destination="+8618112341234"
+    )
+    data = json.loads(encode(new_envelope(request, producer="identity", account_id="1")))
+    data["payload"]["parms"] = {"code": "482913"}
+    with pytest.raises(InvalidEvent, match=r"payload\.parms: Extra inputs") as err:
+        decode(json.dumps(data).encode(), REGISTRY)
+    assert "482913" not in str(err.value)
+
+
+def test_only_a_request_may_come_before_the_account_exists() -> None:
+    """A registration code is requested before there is an account: its envelope names none;
+    any other event without an account is refused."""
+    from shared.events import Channel, NotificationRequested
+
+    request = NotificationRequested(
+        message_type="verification_code", channel=Channel.EMAIL, destination="a@example.com"
+    )
+    assert decode(encode(new_envelope(request, producer="identity", account_id="")), REGISTRY)
+    assert not is_account_id("")

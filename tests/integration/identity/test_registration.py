@@ -53,7 +53,11 @@ async def test_acc_1_reg_2_reg_3_email_registration_proves_email_and_phone(
         e for e in await identity.events("identity.contacts") if e.account_id == body["account_id"]
     ]
     assert contacts[-1].payload == AccountContacts(
-        secure_phone=phone, contact_email="Gina@example.com", language="zh-CN"
+        secure_phone=phone,
+        secure_email=None,
+        message_phone=None,
+        contact_email="Gina@example.com",
+        language="zh-CN",
     )
 
 

@@ -1,0 +1,169 @@
+"""Contracts enforced by the notifier over the real broker and PostgreSQL: a message that
+breaks its contract is parked in `<topic>.dlq` with the reason, and nothing it names is
+changed.
+
+One notifier serves the module (consumer groups take seconds to join); every test uses its
+own accounts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from services.notifier.main import spec
+from services.notifier.settings import NotifierSettings
+from shared.events import AccountContacts, EventPayload, encode, headers_of, new_envelope
+from shared.testing.infra import Infra, Scope
+from shared.testing.kafka import read_all
+from shared.testing.services import running
+from shared.testing.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+CONTACTS = "identity.contacts"
+_numbers = itertools.count(1)
+
+
+def new_account() -> str:
+    return f"61{next(_numbers):010d}"
+
+
+@dataclass
+class Notifier:
+    scope: Scope
+    settings: NotifierSettings
+    producer: AIOKafkaProducer
+
+    async def send(
+        self, topic: str, value: bytes | None, key: str, headers: list[tuple[str, bytes]]
+    ) -> None:
+        await self.producer.send_and_wait(
+            self.scope.topic(topic), value=value, key=key.encode(), headers=headers
+        )
+
+    async def publish(self, topic: str, payload: EventPayload, account_id: str) -> None:
+        envelope = new_envelope(payload, producer="identity", account_id=account_id)
+        await self.send(topic, encode(envelope), account_id, headers_of(envelope))
+
+    async def tampered(self, topic: str, event: EventPayload, key: str, **edit: Any) -> bytes:
+        """Publish an event whose JSON was edited after encoding (as a foreign or buggy
+        producer would write it); returns the bytes sent."""
+        envelope = new_envelope(event, producer="identity", account_id=key)
+        data = json.loads(encode(envelope))
+        for key, value in edit.items():
+            if key == "payload":
+                data["payload"] = value
+            else:
+                data[key] = value
+        raw = json.dumps(data).encode()
+        await self.send(topic, raw, key, headers_of(envelope))
+        return raw
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        conn = await asyncpg.connect(
+            f"{self.scope.infra.postgres_dsn}/{self.settings.database_name}"
+        )
+        try:
+            return await conn.fetchrow(sql, *args)
+        finally:
+            await conn.close()
+
+    async def contacts_of(self, account_id: str) -> asyncpg.Record | None:
+        return await self.fetchrow("SELECT * FROM contacts WHERE account_id = $1", account_id)
+
+    async def dead_letter(self, topic: str, value: bytes) -> ConsumerRecord[bytes, bytes]:
+        async def parked() -> list[ConsumerRecord[bytes, bytes]]:
+            records = await read_all(self.scope.infra.kafka, self.scope.topic(topic) + ".dlq")
+            return [r for r in records if r.value == value]
+
+        (record, *_) = await eventually(parked, what=f"the message parked in {topic}.dlq")
+        return record
+
+
+@pytest.fixture(scope="module")
+async def notifier(infra: Infra) -> AsyncIterator[Notifier]:
+    scope = infra.scope()
+    settings = scope.settings(NotifierSettings, sms_api_url="http://127.0.0.1:9/unused")
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka, acks="all")
+    await producer.start()
+    try:
+        async with running(spec(settings)):
+            yield Notifier(scope, settings, producer)
+    finally:
+        await producer.stop()
+
+
+def contacts(phone: str | None = "+8618100000001") -> AccountContacts:
+    return AccountContacts(
+        secure_phone=phone,
+        secure_email="secure@example.com",
+        message_phone=None,
+        contact_email=None,
+        language="en",
+    )
+
+
+async def test_sec_4_a_misspelt_contacts_field_is_dead_lettered_and_the_secure_phone_kept(
+    notifier: Notifier,
+) -> None:
+    """SEC-4: `{"secure_phon": ...}` used to be read as "no secure phone" and blanked the
+    account's secure phone in the notifier. Now it is refused with the reason, and the
+    phone the notifier knows stays."""
+    account = new_account()
+    await notifier.publish(CONTACTS, contacts("+8618100000001"), account)
+
+    async def learnt() -> object:
+        return await notifier.contacts_of(account)
+
+    await eventually(learnt, what="the contacts learnt")
+    typo = await notifier.tampered(
+        CONTACTS,
+        contacts(),
+        account,
+        payload={
+            "secure_phon": "+8618199999999",
+            "secure_email": "secure@example.com",
+            "message_phone": None,
+            "contact_email": None,
+            "language": "en",
+        },
+    )
+    record = await notifier.dead_letter(CONTACTS, typo)
+    headers = dict(record.headers)
+    assert headers["dlq.reason"] == b"invalid"
+    error = headers["dlq.error"].decode()
+    assert "payload.secure_phone: Field required" in error
+    assert "payload.secure_phon: Extra inputs are not permitted" in error
+    assert "8618199999999" not in error  # fields and problems, never values
+    assert headers["event_type"] == b"AccountContacts"  # the original headers travel along
+
+    # The consumer moved past it: a later record of the account is applied, and until then
+    # the phone was the one learnt first.
+    row = await notifier.contacts_of(account)
+    assert row is not None and row["secure_phone"] == "+8618100000001"
+    await notifier.publish(CONTACTS, contacts("+8618100000002"), account)
+
+    async def changed() -> object:
+        row = await notifier.contacts_of(account)
+        return row is not None and row["secure_phone"] == "+8618100000002"
+
+    await eventually(changed, what="the next valid record applied")
+
+
+async def test_acc_1_an_event_whose_account_id_is_not_one_is_dead_lettered(
+    notifier: Notifier,
+) -> None:
+    """ACC-1: the account ID is a decimal number; `acct-42` is refused, not projected."""
+    bad = await notifier.tampered(CONTACTS, contacts(), "1", account_id="acct-42")
+    record = await notifier.dead_letter(CONTACTS, bad)
+    assert dict(record.headers)["dlq.reason"] == b"invalid"
+    assert b"account_id" in dict(record.headers)["dlq.error"]
+    assert await notifier.contacts_of("acct-42") is None
