@@ -27,7 +27,7 @@ from argon2 import PasswordHasher, Type
 
 from services.identity.settings import IdentitySettings
 from shared.devtools.broker import start_embedded_broker
-from shared.testing.accounts import TEST_PASSWORD, register_by_email
+from shared.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
 from shared.testing.infra import Infra
 from shared.testing.services import ServiceProcess
 
@@ -85,7 +85,12 @@ async def run(args: argparse.Namespace) -> None:
     )
     scope = infra.scope()
     settings = IdentitySettings()
-    env = scope.env(CODE_PER_MINUTE=1000, LOGIN_CAPTCHA_AFTER=1000, LOG_LEVEL="WARNING")
+    env = scope.env(
+        LOGIN_CAPTCHA_AFTER=1000,
+        LOG_LEVEL="WARNING",
+        DEV_MODE="true",  # the dev captcha route: /v1/codes needs a solved captcha
+        **{k.upper(): v for k, v in UNLIMITED_CODES.items()},
+    )
     service = ServiceProcess("identity", env, Path(tempfile.mkdtemp()))
     service.start().wait_ready(90)
     try:

@@ -46,8 +46,31 @@ class IdentitySettings(ServiceSettings):
     # CODE-1..3
     code_ttl_s: int = Field(300, description="One-time code lifetime.")
     code_max_tries: int = Field(5, description="Wrong tries before a code is void.")
-    code_per_minute: int = Field(1, description="Codes a destination may get per minute.")
-    code_per_day: int = Field(10, description="Codes a destination may get per day.")
+    code_per_minute: int = Field(
+        1, description="Codes a destination may get per minute, per purpose class."
+    )
+    code_per_day: int = Field(
+        10, description="Codes a destination may get per UTC day, per purpose class."
+    )
+    code_max_tries_per_day: int = Field(
+        10,
+        description="Wrong tries a destination may make per UTC day across all its codes (per "
+        "purpose class): a new code does not give new tries.",
+    )
+    code_client_per_hour: int = Field(
+        20,
+        description="Codes one client IP may ask for per hour on /v1/codes, and separately "
+        "password resets on /v1/password-resets.",
+    )
+    code_sms_prefix_digits: int = Field(
+        7, description="Digits of an E.164 number (country code included) that make its prefix."
+    )
+    code_sms_prefix_per_hour: int = Field(
+        50, description="Codes to new phones in one number prefix per hour."
+    )
+    code_sms_global_per_hour: int = Field(
+        2000, description="Codes to new phones per hour, all numbers together."
+    )
     code_hmac_key: SecretStr = Field(
         SecretStr(DEV_CODE_HMAC_KEY), description="Key of the HMAC codes are stored as."
     )

@@ -50,6 +50,7 @@ async def test_registering_over_http_reaches_every_service_and_sends_the_welcome
         SMS_API_URL=sms.url,
         ARGON2_TIME_COST=1,
         ARGON2_MEMORY_KIB=1024,
+        DEV_MODE="true",  # the dev captcha route: /v1/codes needs a solved captcha
     )
     with service_processes(ALL, env, tmp_path) as procs:
         async with httpx.AsyncClient(base_url=procs["identity"].url) as client:

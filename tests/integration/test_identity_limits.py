@@ -16,12 +16,14 @@ from redis.asyncio import Redis
 
 from services.identity.adapters.code_store import CodeStore
 from services.identity.adapters.login_guard import Attempt, LoginGuard
+from services.identity.domain.codes import Budget
 from services.identity.domain.errors import (
     CaptchaRequired,
     CodeExpired,
     CodeInvalid,
     CodeRateLimited,
     CodeTooManyTries,
+    CodeTriesExhausted,
     LoginLocked,
 )
 
@@ -67,6 +69,11 @@ def guard(
 def codes(redis_client: Redis, prefix: str, **overrides: int) -> CodeStore:
     limits = {"ttl_s": 300, "max_tries": 5, "per_minute": 100, "per_day": 100, **overrides}
     return CodeStore(redis_client, prefix, hmac_key="test-code-key", **limits)
+
+
+def wrong(code: str) -> str:
+    """A 6-digit code that is certainly not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 async def redis_now(redis_client: Redis) -> datetime:
@@ -357,8 +364,8 @@ async def test_code_1_fifty_parallel_wrong_tries_compare_at_most_five(
     )
     invalid = [r for r in results if isinstance(r, CodeInvalid)]
     assert sorted(r.details["tries_left"] for r in invalid) == [0, 1, 2, 3, 4]
-    assert sum(isinstance(r, CodeTooManyTries | CodeExpired) for r in results) == 45
-    with pytest.raises((CodeTooManyTries, CodeExpired)):
+    assert sum(isinstance(r, CodeTooManyTries) for r in results) == 45
+    with pytest.raises(CodeTooManyTries):
         await store.verify("register", "ann@example.com", code)
 
 
@@ -378,8 +385,9 @@ async def test_code_2_one_code_a_minute_per_destination(redis_client: Redis, pre
     store = codes(redis_client, prefix, per_minute=1)
     await store.issue("register", "ann@example.com")
     with pytest.raises(CodeRateLimited) as limited:
-        await store.issue("reset_password", "ann@example.com")  # the limit spans purposes
+        await store.issue("bind_email", "ann@example.com")  # the limit spans a purpose class
     assert 0 < limited.value.retry_after_s <= 60
+    assert limited.value.details["scope"] == "destination"
     await store.issue("register", "ben@example.com")  # another destination is not affected
 
 
@@ -433,3 +441,122 @@ async def test_code_3_redis_holds_neither_the_code_nor_the_destination(
     # A 6-digit run turns up in the random hex of HMACs about once in 20 000 runs.
     for text in [*destinations, "8613800138000", *issued]:
         assert not any(text.encode() in part for part in stored), text
+
+
+async def test_code_1_the_right_code_after_five_wrong_tries_says_the_code_is_void(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1: the 5th wrong try voids the code and says so; every later try, the right code
+    included, gets the one answer CODE_TOO_MANY_TRIES (never CODE_EXPIRED) until it expires."""
+    store = codes(redis_client, prefix)
+    code = await store.issue("register", "ann@example.com")
+    for left in (4, 3, 2, 1, 0):
+        with pytest.raises(CodeInvalid) as refused:
+            await store.verify("register", "ann@example.com", wrong(code))
+        assert refused.value.details == {"tries_left": left}
+    assert "void" in refused.value.message
+    for _ in range(3):
+        with pytest.raises(CodeTooManyTries) as void:
+            await store.verify("register", "ann@example.com", code)
+        assert "request a new code" in void.value.message
+    await store.verify(
+        "register", "ann@example.com", await store.issue("register", "ann@example.com")
+    )
+
+
+async def test_code_1_a_new_code_does_not_give_new_tries_to_a_destination(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1: wrong tries are capped per destination and UTC day across codes: after the
+    cap even the right code of a fresh code is refused, and no new code is sent."""
+    store = codes(redis_client, prefix, max_tries_per_day=7)
+    first = await store.issue("reset_password", "+8613800138000")
+    for _ in range(5):
+        with pytest.raises(CodeInvalid):
+            await store.verify("reset_password", "+8613800138000", wrong(first))
+    second = await store.issue("reset_password", "+8613800138000")
+    for left in (4, 3):
+        with pytest.raises(CodeInvalid) as refused:
+            await store.verify("reset_password", "+8613800138000", wrong(second))
+        assert refused.value.details == {"tries_left": left}
+    with pytest.raises(CodeTriesExhausted) as exhausted:
+        await store.verify("reset_password", "+8613800138000", second)
+    now = await redis_now(redis_client)
+    assert abs(exhausted.value.retry_after_s - (next_utc_midnight(now) - now).total_seconds()) <= 2
+    with pytest.raises(CodeTriesExhausted):
+        await store.issue("reset_password", "+8613800138000")
+    # The owner's other purpose classes keep their own tries (a register code guesser cannot
+    # lock the owner out of verifying who they are).
+    verify = await store.issue("verify_identity", "+8613800138000")
+    await store.verify("verify_identity", "+8613800138000", verify)
+
+
+async def test_code_1_a_right_code_gives_its_try_back(redis_client: Redis, prefix: str) -> None:
+    """CODE-1: the day's cap counts wrong tries: a person who gets codes right is not capped."""
+    store = codes(redis_client, prefix, max_tries_per_day=2)
+    for _ in range(5):
+        code = await store.issue("verify_identity", "ann@example.com")
+        await store.verify("verify_identity", "ann@example.com", code)
+
+
+async def test_code_1_parallel_wrong_tries_across_codes_stop_at_the_days_cap(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-1, concurrency: 50 parallel wrong tries with a cap of 3 a day: exactly 3 compared."""
+    store = codes(redis_client, prefix, max_tries_per_day=3)
+    code = await store.issue("register", "ann@example.com")
+    results = await asyncio.gather(
+        *(outcome(store.verify("register", "ann@example.com", wrong(code))) for _ in range(50))
+    )
+    assert sum(isinstance(r, CodeInvalid) for r in results) == 3
+    assert sum(isinstance(r, CodeTriesExhausted) for r in results) == 47
+
+
+async def test_code_2_register_codes_cannot_spend_the_owners_reset_or_verify_budget(
+    redis_client: Redis, prefix: str
+) -> None:
+    """CODE-2: purposes that prove an existing account keep budgets of their own: a day's
+    worth of anonymous register codes to a phone leaves its owner's reset and verify codes."""
+    store = codes(redis_client, prefix, per_minute=100, per_day=9)
+    for _ in range(9):
+        await store.issue("register", "+8613800138000")
+    with pytest.raises(CodeRateLimited):
+        await store.issue("change_secure_phone", "+8613800138000")
+    await store.issue("reset_password", "+8613800138000")
+    await store.issue("verify_identity", "+8613800138000")
+
+
+@pytest.mark.parametrize(
+    ("scope", "subject", "limit"),
+    [("client", "203.0.113.7", 5), ("prefix", "8613800", 7), ("global", "sms", 9)],
+)
+async def test_code_2_parallel_sends_respect_each_shared_budget(
+    redis_client: Redis, prefix: str, scope: str, subject: str, limit: int
+) -> None:
+    """CODE-2, concurrency: 40 parallel sends against one budget: exactly `limit` pass; the
+    refusals name the budget and say when it refills."""
+    store = codes(redis_client, prefix)
+    budget = Budget(scope, subject, limit, 3600)
+    results = await asyncio.gather(*(outcome(store.spend([budget])) for _ in range(40)))
+    assert results.count(None) == limit
+    refused = [r for r in results if isinstance(r, CodeRateLimited)]
+    assert len(refused) == 40 - limit
+    assert {r.details["scope"] for r in refused} == {scope}
+    assert all(3500 <= r.retry_after_s <= 3600 for r in refused)
+    await store.spend([Budget(scope, f"other-{subject}", limit, 3600)])
+
+
+async def test_code_2_a_send_spends_every_budget_or_none(redis_client: Redis, prefix: str) -> None:
+    """CODE-2: a send refused by one budget spends none of the others; refund gives back."""
+    store = codes(redis_client, prefix)
+    roomy = Budget("client", "203.0.113.7", 10, 3600)
+    tight = Budget("global", "sms", 2, 3600)
+    results = [await outcome(store.spend([roomy, tight])) for _ in range(6)]
+    assert results.count(None) == 2
+    await store.refund([roomy, tight])
+    await store.spend([tight])  # the refund made room in tight ...
+    for _ in range(9):  # ... and in roomy: 2 spent, 1 given back, so 9 more fit in 10
+        await store.spend([roomy])
+    with pytest.raises(CodeRateLimited) as limited:
+        await store.spend([roomy])
+    assert limited.value.details["scope"] == "client"

@@ -11,7 +11,7 @@ from aiokafka import ConsumerRecord
 from services.identity.main import spec
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, AccountRegistered, Envelope, decode
-from shared.testing.accounts import register_by_email
+from shared.testing.accounts import UNLIMITED_CODES, register_by_email
 from shared.testing.infra import Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import running
@@ -22,7 +22,11 @@ pytestmark = pytest.mark.integration
 
 def settings_for(scope: Scope) -> IdentitySettings:
     return scope.settings(
-        IdentitySettings, argon2_time_cost=1, argon2_memory_kib=1024, code_per_minute=100
+        IdentitySettings,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        dev_mode=True,  # the dev captcha route: /v1/codes needs a solved captcha
+        **UNLIMITED_CODES,
     )
 
 

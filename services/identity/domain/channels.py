@@ -18,6 +18,16 @@ class InvalidPhone(AppError):
     code = "PHONE_INVALID"
 
 
+class PhoneNotMobile(AppError):
+    """CODE-2: codes and messages go by SMS only to mobile numbers (no premium rate, no
+    toll-free, shared-cost, VoIP or fixed line): SMS pumping lives on the others."""
+
+    code = "PHONE_NOT_MOBILE"
+
+
+_MOBILE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
 def normalise_email(raw: str, *, field: str = "email") -> str:
     """Syntax-checked, IDNA-aware; the domain lower-cased, the local part kept."""
     try:
@@ -52,3 +62,15 @@ def normalise_phone(raw: str, *, field: str = "phone", region: str = "CN") -> st
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("Not a valid phone number.", details={"field": field})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_mobile(raw: str, *, field: str = "phone", region: str = "CN") -> str:
+    """E.164 of a number that can receive SMS; PHONE_NOT_MOBILE names the number's type."""
+    e164 = normalise_phone(raw, field=field, region=region)
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if kind not in _MOBILE:
+        raise PhoneNotMobile(
+            "Codes and messages go only to mobile numbers; this one is not a mobile number.",
+            details={"field": field, "number_type": phonenumbers.PhoneNumberType.to_string(kind)},
+        )
+    return e164

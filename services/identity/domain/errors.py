@@ -57,16 +57,45 @@ class CodeExpired(AppError):
 
 
 class CodeTooManyTries(AppError):
+    """CODE-1: the code's wrong tries are spent; it stays void (this answer) until it expires."""
+
     code = "CODE_TOO_MANY_TRIES"
 
 
+_RATE_LIMITED = {
+    "destination": "Too many codes sent to this destination",
+    "identifier": "Too many password resets asked for this email",
+    "client": "Too many codes asked for from your network",
+    "prefix": "Too many codes sent to numbers like this one",
+    "global": "Too many text messages are being sent right now",
+}
+
+
 class CodeRateLimited(AppError):
+    """CODE-2: a send budget is spent; `details.scope` says which one."""
+
     status_code = 429
     code = "CODE_RATE_LIMITED"
 
+    def __init__(self, retry_after_s: int, *, scope: str = "destination") -> None:
+        super().__init__(
+            f"{_RATE_LIMITED.get(scope, 'Too many codes')}; retry in {retry_after_s} s.",
+            details={"retry_after_s": retry_after_s, "scope": scope},
+        )
+        self.retry_after_s = retry_after_s
+        self.scope = scope
+
+
+class CodeTriesExhausted(AppError):
+    """CODE-1: the destination's wrong tries of the day are spent, across all its codes."""
+
+    status_code = 429
+    code = "CODE_TRIES_EXHAUSTED"
+
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(
-            f"Too many codes sent to this destination; retry in {retry_after_s} s.",
+            "Too many wrong codes for this destination today: no new code can be tried "
+            f"before {retry_after_s} s from now. Verify with another channel if you have one.",
             details={"retry_after_s": retry_after_s},
         )
         self.retry_after_s = retry_after_s

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from services.identity.adapters import repository as repo
-from services.identity.domain.channels import normalise_email, normalise_phone
+from services.identity.domain.codes import CodePurpose
 from services.identity.entrypoints.dependencies import caller, client_ip, context
 from services.identity.service_layer import accounts as account_cases
+from services.identity.service_layer import codes as code_cases
 from services.identity.service_layer import login as login_cases
 from services.identity.service_layer import login_methods as method_cases
 from services.identity.service_layer import projects as project_cases
 from services.identity.service_layer import sessions as session_cases
-from services.identity.service_layer.codes import CodePurpose, secure_destination, send_code
+from services.identity.service_layer.codes import secure_destination, send_code
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.registration import Registration, register
 from shared.auth import Caller
@@ -55,10 +56,20 @@ class ChannelIn(BaseModel):
 
 
 class CodeIn(BaseModel):
-    purpose: Literal["register", "bind_email", "change_secure_phone", "change_secure_email"]
+    purpose: Literal[
+        "register",
+        "bind_email",
+        "change_secure_phone",
+        "change_secure_email",
+        "contact_email",
+        "message_phone",
+    ]
     channel: Channel
-    destination: str = Field(description="Phone (any format; stored E.164) or email.")
+    destination: str = Field(description="Mobile phone (any format; stored E.164) or email.")
     language: str = Field(default="zh-CN")
+    captcha_ticket: str | None = Field(
+        default=None, description="CODE-2: a solved captcha (required)."
+    )
 
 
 class LoginIn(BaseModel):
@@ -146,16 +157,22 @@ def account_id_of(who: Caller) -> int:
 
 
 @router.post("/codes", status_code=202, tags=["codes"])
-async def request_code(body: CodeIn, ctx: IdentityContext = Depends(context)) -> dict[str, Any]:
-    """Send a one-time code to a new destination (CODE-1..3). Codes for an account's own secure
-    channels come from /v1/me/verification-codes and /v1/password-resets."""
-    destination = (
-        normalise_phone(body.destination, field="destination")
-        if body.channel is Channel.SMS
-        else normalise_email(body.destination, field="destination")
-    )
-    return await send_code(
-        ctx, CodePurpose(body.purpose), body.channel, destination, language=body.language
+async def request_code(
+    body: CodeIn, request: Request, ctx: IdentityContext = Depends(context)
+) -> dict[str, Any]:
+    """Send a one-time code to a new destination (CODE-1..3), after a captcha and within the
+    client, number-prefix and global budgets. Codes for an account's own secure channels come
+    from /v1/me/verification-codes and /v1/password-resets."""
+    return await code_cases.request_code(
+        ctx,
+        code_cases.CodeRequest(
+            purpose=CodePurpose(body.purpose),
+            channel=body.channel,
+            destination=body.destination,
+            captcha=body.captcha_ticket,
+            client_ip=client_ip(request),
+            language=body.language,
+        ),
     )
 
 
@@ -384,10 +401,12 @@ async def change_password(
 
 @router.post("/password-resets", status_code=202, tags=["password"])
 async def request_reset(
-    body: ResetRequestIn, ctx: IdentityContext = Depends(context)
+    body: ResetRequestIn, request: Request, ctx: IdentityContext = Depends(context)
 ) -> dict[str, str]:
     """PWD-3: a code to the secure phone or email; the same answer whether the email exists."""
-    await account_cases.request_password_reset(ctx, body.email, body.channel)
+    await account_cases.request_password_reset(
+        ctx, body.email, body.channel, client_ip=client_ip(request)
+    )
     return {"status": "if the account exists, a code is on its way"}
 
 

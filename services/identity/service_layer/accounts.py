@@ -7,8 +7,11 @@ from typing import Any
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language, status_of
-from services.identity.domain.channels import login_key, normalise_email, normalise_phone
+from services.identity.domain.channels import login_key, normalise_email, normalise_mobile
+from services.identity.domain.codes import Budget, CodePurpose
 from services.identity.domain.errors import (
+    CodeRateLimited,
+    CodeTriesExhausted,
     InvalidCredentials,
     NoPassword,
     SecureEmailProofRequired,
@@ -16,9 +19,7 @@ from services.identity.domain.errors import (
 )
 from services.identity.domain.passwords import check_password
 from services.identity.service_layer.codes import (
-    CodePurpose,
     check_code,
-    secure_destination,
     send_code,
     verify_identity,
 )
@@ -76,20 +77,42 @@ async def _account_for_reset(ctx: IdentityContext, email: str) -> Any:
         return await repo.get_account(conn, ids[0]) if ids else None
 
 
-async def request_password_reset(ctx: IdentityContext, email: str, channel: Channel) -> None:
-    """PWD-3: a code to the secure phone or email; silent when the email is unknown."""
+def reset_budgets(ctx: IdentityContext, key: str, client_ip: str | None) -> list[Budget]:
+    """CODE-2: per client IP and per login email, the same whether the email is known."""
+    settings = ctx.settings
+    return [
+        Budget("client", f"reset:{client_ip or 'unknown'}", settings.code_client_per_hour, 3600),
+        Budget("identifier", key, settings.code_per_minute, 60),
+        Budget("identifier", key, settings.code_per_day, 86400),
+    ]
+
+
+async def request_password_reset(
+    ctx: IdentityContext, email: str, channel: Channel, *, client_ip: str | None = None
+) -> None:
+    """PWD-3: a code to the secure phone or email. Every refusal a caller can see (bad input,
+    the client's and the email's budgets) comes before the account is looked up, so the
+    answer is the same whether the email is known; the destination's own budget (shared by
+    the accounts a phone guards) refuses silently."""
+    key = login_key(email)
+    await ctx.codes.spend(reset_budgets(ctx, key, client_ip))
     account = await _account_for_reset(ctx, email)
-    if account is None:
+    destination = None
+    if account is not None:
+        destination = account.secure_phone if channel is Channel.SMS else account.secure_email
+    if destination is None:  # no such account, or none of its secure channels of that kind
         return
-    destination = secure_destination(account, channel)
-    await send_code(
-        ctx,
-        CodePurpose.RESET_PASSWORD,
-        channel,
-        destination,
-        language=account.language,
-        account_id=str(account.account_id),
-    )
+    try:
+        await send_code(
+            ctx,
+            CodePurpose.RESET_PASSWORD,
+            channel,
+            destination,
+            language=account.language,
+            account_id=str(account.account_id),
+        )
+    except (CodeRateLimited, CodeTriesExhausted):
+        return
 
 
 async def reset_password(
@@ -109,7 +132,7 @@ async def change_secure_phone(
     ctx: IdentityContext, account_id: int, proof: Proof, new_phone: str, new_phone_code: str
 ) -> str:
     """SEC-2: identity verification, then a code sent to the new phone; SEC-1 holds."""
-    phone = normalise_phone(new_phone, field="new_phone")
+    phone = normalise_mobile(new_phone, field="new_phone")
     async with ctx.runtime.engine.connect() as conn:
         account = await repo.get_account(conn, account_id)
     await verify_identity(ctx, account, proof.channel, proof.code)
@@ -179,7 +202,7 @@ async def update_profile(ctx: IdentityContext, account_id: int, changes: dict[st
         values["contact_email"] = normalise_email(raw, field="contact_email") if raw else None
     if "message_phone" in changes:
         raw = changes["message_phone"]
-        values["message_phone"] = normalise_phone(raw, field="message_phone") if raw else None
+        values["message_phone"] = normalise_mobile(raw, field="message_phone") if raw else None
     async with ctx.runtime.uow() as uow:
         if values:
             await repo.update_account(uow.conn, account_id, **values)

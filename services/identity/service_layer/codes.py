@@ -6,23 +6,23 @@ went (masked) and for how long it holds, never the code.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from services.identity.domain.channels import email_key
-from services.identity.domain.errors import CodeExpired, NoSuchChannel
+from services.identity.domain.channels import email_key, normalise_email, normalise_mobile
+from services.identity.domain.codes import Budget, CodePurpose, number_prefix
+from services.identity.domain.errors import (
+    CaptchaRequired,
+    CodeExpired,
+    CodeRateLimited,
+    CodeTriesExhausted,
+    NoSuchChannel,
+)
+from services.identity.service_layer.captcha import pass_captcha
 from services.identity.service_layer.context import PRODUCER, IdentityContext
 from shared.events import Channel, NotificationRequested, Topic, new_envelope
 from shared.masking import mask_email, mask_phone
-
-
-class CodePurpose(StrEnum):
-    REGISTER = "register"
-    BIND_EMAIL = "bind_email"
-    VERIFY_IDENTITY = "verify_identity"
-    RESET_PASSWORD = "reset_password"
-    CHANGE_SECURE_PHONE = "change_secure_phone"
-    CHANGE_SECURE_EMAIL = "change_secure_email"
 
 
 def code_key(destination: str) -> str:
@@ -34,6 +34,79 @@ def masked(channel: Channel, destination: str) -> str:
     return mask_phone(destination) if channel is Channel.SMS else mask_email(destination)
 
 
+# Purposes anyone may ask /v1/codes for: codes to a destination nobody has proven yet.
+NEW_DESTINATION_PURPOSES = (
+    CodePurpose.REGISTER,
+    CodePurpose.BIND_EMAIL,
+    CodePurpose.CHANGE_SECURE_PHONE,
+    CodePurpose.CHANGE_SECURE_EMAIL,
+    CodePurpose.CONTACT_EMAIL,
+    CodePurpose.MESSAGE_PHONE,
+)
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """A code to a new destination, asked for anonymously (POST /v1/codes)."""
+
+    purpose: CodePurpose
+    channel: Channel
+    destination: str
+    captcha: str | None
+    client_ip: str | None
+    language: str = "zh-CN"
+
+
+def normalise_destination(channel: Channel, raw: str, *, field: str = "destination") -> str:
+    """SEC-5; SMS only to mobile numbers (CODE-2: no premium-rate or fixed-line numbers)."""
+    if channel is Channel.SMS:
+        return normalise_mobile(raw, field=field)
+    return normalise_email(raw, field=field)
+
+
+def new_destination_budgets(
+    ctx: IdentityContext, channel: Channel, destination: str, client_ip: str | None
+) -> list[Budget]:
+    """CODE-2: per client IP; for SMS also per number prefix and for all numbers together."""
+    settings = ctx.settings
+    budgets = [Budget("client", client_ip or "unknown", settings.code_client_per_hour, 3600)]
+    if channel is Channel.SMS:
+        prefix = number_prefix(destination, settings.code_sms_prefix_digits)
+        budgets.append(Budget("prefix", prefix, settings.code_sms_prefix_per_hour, 3600))
+        budgets.append(Budget("global", "sms", settings.code_sms_global_per_hour, 3600))
+    return budgets
+
+
+async def pass_code_captcha(
+    ctx: IdentityContext, ticket: str | None, channel: Channel, destination: str
+) -> None:
+    """CODE-2: an anonymous send needs a captcha solved for this destination, used once."""
+    if not ticket:
+        raise CaptchaRequired("Solve the captcha to have a code sent.")
+    await pass_captcha(
+        ctx,
+        ticket,
+        bound_to=code_key(destination),
+        key_of=lambda raw: code_key(normalise_destination(channel, raw)),
+    )
+
+
+async def request_code(ctx: IdentityContext, request: CodeRequest) -> dict[str, Any]:
+    """CODE-1..3 for a new destination: valid input, a captcha, then every send budget."""
+    if request.purpose not in NEW_DESTINATION_PURPOSES:
+        raise ValueError(f"{request.purpose} codes go to an account's own secure channel")
+    destination = normalise_destination(request.channel, request.destination)
+    await pass_code_captcha(ctx, request.captcha, request.channel, destination)
+    return await send_code(
+        ctx,
+        request.purpose,
+        request.channel,
+        destination,
+        language=request.language,
+        budgets=new_destination_budgets(ctx, request.channel, destination, request.client_ip),
+    )
+
+
 async def send_code(
     ctx: IdentityContext,
     purpose: CodePurpose,
@@ -42,9 +115,16 @@ async def send_code(
     *,
     language: str = "zh-CN",
     account_id: str = "",
+    budgets: Sequence[Budget] = (),
 ) -> dict[str, Any]:
-    """Issue a code (rate-limited per destination) and queue its delivery."""
-    code = await ctx.codes.issue(purpose.value, code_key(destination))
+    """Spend the send budgets, issue a code (rate-limited per destination and purpose class)
+    and queue its delivery; a refused code gives the budgets back."""
+    await ctx.codes.spend(budgets)
+    try:
+        code = await ctx.codes.issue(purpose.value, code_key(destination))
+    except (CodeRateLimited, CodeTriesExhausted):
+        await ctx.codes.refund(budgets)
+        raise
     minutes = max(1, ctx.settings.code_ttl_s // 60)
     request = NotificationRequested(
         message_type="verification_code",

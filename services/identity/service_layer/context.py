@@ -108,6 +108,7 @@ def build(runtime: Runtime) -> IdentityContext:
             max_tries=settings.code_max_tries,
             per_minute=settings.code_per_minute,
             per_day=settings.code_per_day,
+            max_tries_per_day=settings.code_max_tries_per_day,
         ),
         sessions=SessionStore(
             runtime.redis,

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.channels import email_key, normalise_email
+from services.identity.domain.codes import CodePurpose
 from services.identity.domain.login_methods import Identity, check_can_unbind, quota
 from services.identity.domain.passwords import check_password
-from services.identity.service_layer.codes import CodePurpose, check_code, verify_identity
+from services.identity.service_layer.codes import check_code, verify_identity
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit
 from services.identity.service_layer.registration import require, third_party_identity

@@ -8,7 +8,8 @@ from datetime import datetime
 from services.identity.adapters import repository as repo
 from services.identity.adapters.providers import ACCOUNT_SERVICE_PERMISSION
 from services.identity.domain.accounts import check_language
-from services.identity.domain.channels import email_key, normalise_email, normalise_phone
+from services.identity.domain.channels import email_key, normalise_email, normalise_mobile
+from services.identity.domain.codes import CodePurpose
 from services.identity.domain.errors import (
     AuthorizationRevoked,
     MissingField,
@@ -17,7 +18,7 @@ from services.identity.domain.errors import (
 )
 from services.identity.domain.login_methods import Identity, QuotaExceeded, quota
 from services.identity.domain.passwords import check_password
-from services.identity.service_layer.codes import CodePurpose, check_code
+from services.identity.service_layer.codes import check_code
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit, publish_contacts
 from shared.events import AccountRegistered, LoginMethodKind
@@ -77,7 +78,7 @@ async def third_party_identity(
 async def register(ctx: IdentityContext, request: Registration) -> Registered:
     """A new account whose first login method is the one it registered with (REG-1)."""
     language = check_language(request.language)
-    phone = normalise_phone(request.phone, field="phone")
+    phone = normalise_mobile(request.phone, field="phone")
     email: str | None = None
     password_hash: str | None = None
     if request.method is LoginMethodKind.EMAIL:

@@ -17,7 +17,7 @@ from services.identity.main import spec
 from services.identity.service_layer.context import IdentityContext, identity_context
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, Envelope, decode
-from shared.testing.accounts import TEST_PASSWORD, register_by_email
+from shared.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
 from shared.testing.codes import code_sent_to
 from shared.testing.infra import Infra, Scope
 from shared.testing.kafka import read_all
@@ -51,8 +51,15 @@ class IdentityApp:
         return await code_sent_to(self.kafka, self.scope.prefix, destination, purpose)
 
     async def send_code(self, purpose: str, channel: str, destination: str) -> httpx.Response:
+        """POST /v1/codes as the console does: a captcha solved for the destination first."""
         return await self.client.post(
-            "/v1/codes", json={"purpose": purpose, "channel": channel, "destination": destination}
+            "/v1/codes",
+            json={
+                "purpose": purpose,
+                "channel": channel,
+                "destination": destination,
+                "captcha_ticket": await self.captcha_ticket(destination),
+            },
         )
 
     async def register_email(
@@ -148,8 +155,7 @@ def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
         "dev_mode": True,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
-        "code_per_minute": 1000,
-        "code_per_day": 100000,
+        **UNLIMITED_CODES,
         **overrides,
     }
     return scope.settings(IdentitySettings, **values)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
-from tests.integration.identity.conftest import IdentityApp
+from shared.testing.accounts import UNLIMITED_CODES
+from tests.integration.identity.conftest import IdentityApp, new_phone
+
+NEW = "N3w!password"
 
 pytestmark = pytest.mark.integration
 
@@ -24,3 +30,108 @@ async def test_sec_5_strasse_and_strasse_with_sharp_s_share_neither_code_nor_log
     assert (await identity.token("STRASSE@example.com")) and (
         await identity.token("Straße@Example.com")
     )
+
+
+def code_body(destination: str, channel: str = "email", **extra: Any) -> dict[str, Any]:
+    return {"purpose": "register", "channel": channel, "destination": destination, **extra}
+
+
+async def test_code_2_an_anonymous_send_needs_a_solved_captcha(identity: IdentityApp) -> None:
+    """CODE-2: /v1/codes without a captcha ticket, or with a forged one, sends nothing."""
+    missing = await identity.client.post("/v1/codes", json=code_body("cap@example.com"))
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "CAPTCHA_REQUIRED"
+    forged = await identity.client.post(
+        "/v1/codes", json=code_body("cap@example.com", captcha_ticket="forged")
+    )
+    assert forged.json()["error"]["code"] == "CAPTCHA_INVALID"
+    elsewhere = await identity.client.post(
+        "/v1/codes",
+        json=code_body("cap@example.com", captcha_ticket=await identity.captcha_ticket("x@y.org")),
+    )
+    assert elsewhere.json()["error"]["code"] == "CAPTCHA_INVALID"  # solved for someone else
+    ticket = await identity.captcha_ticket("CAP@example.com")  # the same mailbox
+    sent = await identity.client.post(
+        "/v1/codes", json=code_body("cap@example.com", captcha_ticket=ticket)
+    )
+    assert sent.status_code == 202, sent.text
+    again = await identity.client.post(
+        "/v1/codes", json=code_body("cap@example.com", captcha_ticket=ticket)
+    )
+    assert again.json()["error"]["code"] == "CAPTCHA_INVALID"  # a ticket passes once
+
+
+@pytest.mark.parametrize(
+    ("number", "number_type"),
+    [("+19004441234", "PREMIUM_RATE"), ("+861012345678", "FIXED_LINE")],
+)
+async def test_code_2_premium_rate_and_fixed_line_numbers_get_no_sms(
+    identity: IdentityApp, number: str, number_type: str
+) -> None:
+    """CODE-2: only mobile numbers get codes; the refusal names the number's type."""
+    reply = await identity.send_code("register", "sms", number)
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["code"] == "PHONE_NOT_MOBILE"
+    assert reply.json()["error"]["details"] == {"field": "destination", "number_type": number_type}
+
+
+@pytest.mark.identity_settings(**{**UNLIMITED_CODES, "code_per_day": 9, "code_per_minute": 100})
+async def test_code_2_anonymous_register_codes_do_not_starve_the_owners_reset(
+    identity: IdentityApp,
+) -> None:
+    """CODE-2: the review's attack: a day's register codes sent to a victim's phone; the
+    owner's password reset still gets its code (purpose classes have budgets of their own)."""
+    phone = new_phone()
+    assert (await identity.register_email("vic@example.com", phone=phone)).status_code == 201
+    sent = [await identity.send_code("register", "sms", phone) for _ in range(9)]
+    assert [r.status_code for r in sent] == [202] * 8 + [429]
+    assert sent[-1].json()["error"]["details"]["scope"] == "destination"
+
+    asked = await identity.client.post(
+        "/v1/password-resets", json={"email": "vic@example.com", "channel": "sms"}
+    )
+    assert asked.status_code == 202
+    code = await identity.code(phone, "reset_password")
+    done = await identity.client.post(
+        "/v1/password-resets/confirm",
+        json={"email": "vic@example.com", "channel": "sms", "code": code, "new_password": NEW},
+    )
+    assert done.status_code == 204, done.text
+
+
+@pytest.mark.identity_settings(**{**UNLIMITED_CODES, "code_client_per_hour": 5})
+async def test_code_2_parallel_sends_from_one_client_stop_at_its_budget(
+    identity: IdentityApp,
+) -> None:
+    """CODE-2, concurrency over HTTP: 20 parallel sends from one IP: exactly 5 are sent."""
+    bodies = [
+        code_body(
+            f"par{i}@example.com",
+            captcha_ticket=await identity.captcha_ticket(f"par{i}@example.com"),
+        )
+        for i in range(20)
+    ]
+    replies = await asyncio.gather(*(identity.client.post("/v1/codes", json=b) for b in bodies))
+    assert sorted(r.status_code for r in replies) == [202] * 5 + [429] * 15
+    assert {r.json()["error"]["details"]["scope"] for r in replies if r.status_code == 429} == {
+        "client"
+    }
+
+
+@pytest.mark.identity_settings(
+    **{**UNLIMITED_CODES, "code_sms_prefix_per_hour": 3, "code_sms_global_per_hour": 5}
+)
+async def test_code_2_sms_to_new_numbers_is_budgeted_per_prefix_and_in_all(
+    identity: IdentityApp,
+) -> None:
+    """CODE-2: SMS pumping walks a number range: 3 an hour per 7-digit prefix, 5 in all."""
+    in_range = [f"+86139{n:08d}" for n in range(77000001, 77000005)]
+    replies = [await identity.send_code("register", "sms", n) for n in in_range]
+    assert [r.status_code for r in replies] == [202, 202, 202, 429]
+    assert replies[-1].json()["error"]["details"]["scope"] == "prefix"
+    others = ["+8615012345678", "+8615112345678", "+8615212345678"]
+    replies = [await identity.send_code("register", "sms", n) for n in others]
+    assert [r.status_code for r in replies] == [202, 202, 429]
+    assert replies[-1].json()["error"]["details"]["scope"] == "global"
+    # Email is not SMS: neither budget applies to it.
+    assert (await identity.send_code("register", "email", "pump@example.com")).status_code == 202
