@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Request
@@ -15,6 +15,9 @@ from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:
+    from shared.auth import TokenVerifier
+
 
 @dataclass
 class Runtime:
@@ -25,6 +28,7 @@ class Runtime:
     redis: Redis
     clock: Clock = field(default_factory=SystemClock)
     extras: dict[str, Any] = field(default_factory=dict)  # service-specific wiring
+    tokens: TokenVerifier | None = None  # verifies identity's access tokens offline
     _producer: AIOKafkaProducer | None = None
     _relay: OutboxRelay | None = None
 

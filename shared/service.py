@@ -18,6 +18,7 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 from redis.asyncio import Redis
 
 from shared import health
+from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer
 from shared.db import ensure_database, make_engine, migrate
 from shared.errors import install_error_handlers
@@ -80,6 +81,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         settings=settings,
         engine=make_engine(settings.database_url),
         redis=Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0),
+        tokens=TokenVerifier.over_http(settings.identity_jwks_url),
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,

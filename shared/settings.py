@@ -73,6 +73,12 @@ class ServiceSettings(BaseSettings):
         1.0, description="Delay before re-reading an event when a dependency is down."
     )
 
+    identity_jwks_url: str = Field(
+        "http://127.0.0.1:8001/.well-known/jwks.json",
+        description="Identity's public keys (JWKS): access tokens are verified offline with "
+        "them, cached, fetched again on an unknown key id.",
+    )
+
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Log JSON lines instead of console lines.")
 

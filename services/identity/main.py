@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.identity.entrypoints.http import dev_router, router
 from services.identity.entrypoints.subscribers import subscribe
+from services.identity.entrypoints.well_known import router as well_known_router
 from services.identity.settings import IdentitySettings
 from shared.events import (
     AccountContacts,
@@ -33,7 +34,9 @@ def spec(settings: IdentitySettings | None = None) -> ServiceSpec:
         settings=s,
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
-        routers=[router, dev_router] if s.dev_mode else [router],
+        routers=[router, well_known_router, dev_router]
+        if s.dev_mode
+        else [router, well_known_router],
         publishes={
             Topic.IDENTITY_EVENTS: [
                 AccountRegistered,

@@ -8,7 +8,7 @@ from typing import Literal
 from cryptography.exceptions import UnsupportedAlgorithm
 from pydantic import Field, SecretStr, field_validator
 
-from shared.auth import private_key, public_key
+from shared.auth import key_id, private_key, public_key
 from shared.settings import ServiceSettings
 
 # Dev-only keys: every deployment sets its own (the README says how to make them); outside
@@ -92,6 +92,13 @@ class IdentitySettings(ServiceSettings):
         description="Ed25519 private key (PEM) that signs access tokens.",
     )
 
+    session_previous_public_key: str | None = Field(
+        None,
+        description="Ed25519 public key (PEM) of the previous signing key: during a rotation "
+        "its tokens still verify and /.well-known/jwks.json still lists it. Unset once every "
+        "token it signed has expired (ACCESS_TOKEN_TTL_S after the rotation).",
+    )
+
     @field_validator("session_signing_key", mode="before")
     @classmethod
     def _pem_on_one_line(cls, value: object) -> object:
@@ -133,7 +140,12 @@ class IdentitySettings(ServiceSettings):
         "account-center", description="Audience identity assertions must name."
     )
 
-    @field_validator("identity_provider_public_key", "captcha_public_key", mode="before")
+    @field_validator(
+        "identity_provider_public_key",
+        "captcha_public_key",
+        "session_previous_public_key",
+        mode="before",
+    )
     @classmethod
     def _public_pem_on_one_line(cls, value: object) -> object:
         return value.replace("\\n", "\n") if isinstance(value, str) else value
@@ -165,6 +177,11 @@ class IdentitySettings(ServiceSettings):
                 problems.append(f"{key_name} is not an Ed25519 public key (PEM)")
         if not _loads(private_key, self.session_signing_key.get_secret_value()):
             problems.append("SESSION_SIGNING_KEY is not an Ed25519 private key (PEM)")
+        previous = self.session_previous_public_key
+        if previous and not _loads(public_key, previous):
+            problems.append("SESSION_PREVIOUS_PUBLIC_KEY is not an Ed25519 public key (PEM)")
+        elif previous and not self.dev_mode and _is_dev_public_key(previous):
+            problems.append("SESSION_PREVIOUS_PUBLIC_KEY is the committed dev-only key")
         if self.dev_mode:
             return problems
         committed = {
@@ -187,3 +204,7 @@ def _loads(load: Callable[[str], object], pem: str) -> bool:
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
+
+
+def _is_dev_public_key(pem: str) -> bool:
+    return key_id(public_key(pem)) == key_id(private_key(DEV_SIGNING_KEY).public_key())

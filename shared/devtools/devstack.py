@@ -104,6 +104,7 @@ async def run() -> int:
         "SMS_API_URL": sms.url,
         "OPERATOR_TOKEN": operator_token,
         "PYTHONUNBUFFERED": "1",
+        "IDENTITY_JWKS_URL": f"http://127.0.0.1:{SERVICES['identity']}/.well-known/jwks.json",
         # The fake identity and captcha providers mint assertions and tickets in dev.
         "DEV_MODE": os.environ.get("DEV_MODE", "true"),
         # A walk-through sends several codes to one phone within a minute.

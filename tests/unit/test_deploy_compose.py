@@ -453,3 +453,13 @@ def test_compose_identity_refuses_to_start_until_its_env_file_is_filled() -> Non
     assert IdentitySettings.model_validate(
         {k.lower(): v for k, v in _env("identity").items()}
     ).refusals()
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_identity_jwks_url_points_at_the_identity_service(name: str) -> None:
+    url = urlsplit(_effective(name).identity_jwks_url)
+
+    assert url.hostname is not None
+    assert _service_by_host(url.hostname) == "identity"
+    assert url.port == _effective("identity").http_port
+    assert url.path == "/.well-known/jwks.json"

@@ -18,13 +18,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from services.identity.domain.errors import RefreshTokenInvalid, RefreshTokenReused
-from shared.auth import (
-    Caller,
-    Unauthenticated,
-    private_key,
-    sign_access_token,
-    verify_access_token,
-)
+from shared.auth import Caller, LocalKeys, TokenSigner, Unauthenticated
 
 _NOW_MS = """
 local t = redis.call('TIME')
@@ -157,18 +151,17 @@ class SessionStore:
         redis: Redis,
         key_prefix: str,
         *,
-        signing_key_pem: str,
+        signer: TokenSigner,
+        keys: LocalKeys,
         ttl_s: int,
         max_s: int,
-        access_ttl_s: int,
     ) -> None:
         self._redis = redis
         self._prefix = key_prefix
-        self._key = private_key(signing_key_pem)
-        self._public = self._key.public_key()
+        self._signer = signer
+        self._keys = keys
         self._idle_ms = ttl_s * 1000
         self._max_ms = max_s * 1000
-        self._access_ttl_s = access_ttl_s
         self._open = redis.register_script(_OPEN)
         self._touch = redis.register_script(_TOUCH)
         self._refresh = redis.register_script(_REFRESH)
@@ -204,15 +197,15 @@ class SessionStore:
         return f"{caller.account_id}.{caller.session_id}.{secret}"
 
     def token(self, caller: Caller, now: datetime) -> str:
-        return sign_access_token(self._key, caller, now=now, ttl_s=self._access_ttl_s)
+        return self._signer.sign(caller, now=now)
 
     @property
     def access_ttl_s(self) -> int:
-        return self._access_ttl_s
+        return self._signer.ttl_s
 
     async def authenticate(self, token: str) -> Caller:
         """A valid token whose session is still live; raises Unauthenticated."""
-        caller = verify_access_token(token, self._public)
+        caller = await self._keys.verify(token)
         live = await self._touch(
             keys=[self._session(caller.account_id, caller.session_id)],
             args=[caller.account_id, self._idle_ms],

@@ -7,6 +7,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from services.identity.adapters.captcha_tickets import UsedCaptchaTickets
 from services.identity.adapters.code_store import CodeStore
 from services.identity.adapters.login_guard import LoginGuard
@@ -21,6 +23,7 @@ from services.identity.adapters.providers import (
 )
 from services.identity.adapters.sessions import SessionStore
 from services.identity.settings import IdentitySettings
+from shared.auth import LocalKeys, TokenSigner, key_id, public_key
 from shared.errors import NotFound
 from shared.runtime import Runtime
 
@@ -85,6 +88,23 @@ def captcha_provider(settings: IdentitySettings) -> CaptchaProvider:
     return SignedCaptcha.ed25519(settings.captcha_public_key)
 
 
+def token_signer(settings: IdentitySettings) -> TokenSigner:
+    return TokenSigner(
+        settings.session_signing_key.get_secret_value(), ttl_s=settings.access_token_ttl_s
+    )
+
+
+def verification_keys(settings: IdentitySettings) -> list[Ed25519PublicKey]:
+    """The keys a token of ours may be signed with: the current one and, during a rotation,
+    the previous one (what /.well-known/jwks.json publishes)."""
+    keys = [token_signer(settings).public_key]
+    if settings.session_previous_public_key:
+        previous = public_key(settings.session_previous_public_key)
+        if key_id(previous) != key_id(keys[0]):
+            keys.append(previous)
+    return keys
+
+
 def build(runtime: Runtime) -> IdentityContext:
     settings = runtime.settings
     assert isinstance(settings, IdentitySettings)
@@ -113,10 +133,10 @@ def build(runtime: Runtime) -> IdentityContext:
         sessions=SessionStore(
             runtime.redis,
             prefix,
-            signing_key_pem=settings.session_signing_key.get_secret_value(),
+            signer=token_signer(settings),
+            keys=LocalKeys(verification_keys(settings)),
             ttl_s=settings.session_ttl_s,
             max_s=settings.session_max_s,
-            access_ttl_s=settings.access_token_ttl_s,
         ),
         idp=identity_provider(settings),
         captcha=captcha_provider(settings),
