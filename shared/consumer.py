@@ -1,36 +1,54 @@
-"""Event subscribers: at-least-once delivery, exactly-once effect, dead letters.
+"""Event subscribers: batches, at-least-once delivery, exactly-once effect, dead letters.
 
-Every subscriber of every service goes through `EventConsumer.subscribe`:
-- the offset is committed only after the handler's transaction commits (FastStream
-  AckPolicy.NACK_ON_ERROR: ack on success, rewind on an unhandled error);
-- the handler runs inside a unit of work whose first statement records the event_id in the
-  inbox, so a redelivered event is a no-op;
-- bytes that are not a valid event go to `<topic>.dlq` at once (retrying cannot help);
-- a handler that fails is retried `consumer_max_attempts` times with backoff, then the
-  event goes to the DLQ and the consumer moves on;
-- when a dependency (PostgreSQL, Redis, Kafka) is unreachable the event is not dead-lettered:
-  the consumer waits and re-reads it, because every event would fail the same way.
+A service declares typed handlers (`async def on_x(uow, event: Envelope[X | Y])`); the
+consumer derives from the payload types which topics to read (each payload class names its
+topic) and registers one FastStream batch subscriber per topic, whose AsyncAPI message is
+the envelope of exactly the types handled. Every batch goes through the same wrapper:
+
+- the records of a batch (up to `consumer_batch_max`, in partition order) are decoded first;
+  bytes that are not a valid event, and events of a type no release of ours knows, go to
+  `<topic>.dlq` (retrying cannot help); known types nobody here handles are skipped;
+- the effects of the whole batch run in ONE transaction whose first statement claims every
+  event_id in the inbox at once, so a redelivered event is a no-op; events run in the order
+  they were read, so one key's events keep their order;
+- the offsets are committed only after that transaction (FastStream AckPolicy.NACK_ON_ERROR:
+  ack on success, rewind every partition of the batch on an unhandled error);
+- when a handler fails, the batch's transaction rolls back and the batch is replayed one
+  event per transaction: the failing event is retried `consumer_max_attempts` times with
+  backoff, then dead-lettered, and the others take effect exactly once;
+- when a dependency (PostgreSQL, Redis, Kafka) is unreachable nothing is dead-lettered: the
+  consumer waits and re-reads the batch, because every event would fail the same way.
+
+Dead-lettered copies of topics whose payloads declare `secret_fields` (notifier.requests:
+the one-time code and its destination) are scrubbed; errors are described by type and
+constraint, never with the values involved (shared.redaction).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+import dataclasses
+import inspect
+import json
+import types
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias, Union
 
 import redis.exceptions
 import sqlalchemy.exc
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from shared.events import REGISTRY, Envelope, EventPayload, UndecodableEvent, UnknownEventType
-from shared.events.envelope import decode
+from shared.events.envelope import decode, payloads_on
 from shared.kafka import send_to_dlq
 from shared.logging import get_logger
+from shared.redaction import describe_error
 from shared.settings import ServiceSettings
 from shared.unit_of_work import UnitOfWork
 
@@ -38,6 +56,7 @@ log = get_logger(__name__)
 
 EventHandler = Callable[[UnitOfWork, Envelope[Any]], Awaitable[None]]
 TombstoneHandler = Callable[[UnitOfWork, str], Awaitable[None]]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -48,6 +67,8 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.TimeoutError,
 )
 
+SCRUBBED = "***"
+
 
 def is_infrastructure_error(exc: BaseException) -> bool:
     if isinstance(exc, INFRASTRUCTURE_ERRORS):
@@ -55,31 +76,105 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
 
 
-async def _raw_decoder(msg: StreamMessage[Any], original: Any = None) -> bytes:
-    """Hand the handler the bytes: decoding is ours, so a bad body can reach the DLQ."""
-    return bytes(msg.body)
+def handled_types(handler: Callable[..., Any]) -> tuple[type[EventPayload], ...]:
+    """The payload types a handler declares: its event parameter is `Envelope[X | Y ...]`."""
+    params = list(inspect.signature(handler).parameters)
+    if len(params) != 2:
+        raise TypeError(f"{handler.__name__} must take (uow, event: Envelope[...])")
+    annotation = typing.get_type_hints(handler)[params[1]]
+    metadata = getattr(annotation, "__pydantic_generic_metadata__", None)
+    if not metadata or metadata["origin"] is not Envelope or not metadata["args"]:
+        raise TypeError(f"{handler.__name__}: annotate the event as Envelope[SomePayload]")
+    (arg,) = metadata["args"]
+    union = typing.get_origin(arg) in (Union, types.UnionType)
+    payloads = typing.get_args(arg) if union else (arg,)
+    for payload in payloads:
+        if not (isinstance(payload, type) and payload in REGISTRY.values()):
+            raise TypeError(f"{handler.__name__}: {payload!r} is not a registered event type")
+    return tuple(payloads)
+
+
+def scrub(raw: bytes | None, secret_fields: frozenset[str]) -> tuple[bytes | None, str]:
+    """The dead-letter copy of a message whose payload has secret fields, and what was done.
+
+    Named fields of the payload become `***` (each value of a mapping, keeping its keys);
+    bytes that cannot be parsed are not copied at all, since the secret may be anywhere in
+    them."""
+    if raw is None or not secret_fields:
+        return raw, ""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return b"", "body"
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(payload, dict):
+        return b"", "body"
+    for name in sorted(secret_fields & payload.keys()):
+        value = payload[name]
+        payload[name] = dict.fromkeys(value, SCRUBBED) if isinstance(value, dict) else SCRUBBED
+    return json.dumps(data).encode(), ",".join(f"payload.{n}" for n in sorted(secret_fields))
+
+
+@dataclass
+class _Work:
+    """A record that takes effect: an event for a handler, or a tombstone."""
+
+    record: Record
+    envelope: Envelope[Any] | None = None
+    handler: EventHandler | None = None
+    tombstone: TombstoneHandler | None = None
+
+
+@dataclass
+class _DeadLetter:
+    record: Record
+    reason: str
+    error: str
+
+
+@dataclass
+class Subscription:
+    """Everything this service does with one topic."""
+
+    topic: str
+    group: str
+    handlers: dict[type[EventPayload], EventHandler] = field(default_factory=dict)
+    on_tombstone: TombstoneHandler | None = None
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        return frozenset().union(*(p.secret_fields for p in payloads_on(self.topic)))
 
 
 async def _lenient_parser(
-    record: ConsumerRecord[bytes, bytes],
+    records: tuple[Record, ...],
     original: Callable[[Any], Awaitable[StreamMessage[Any]]],
 ) -> StreamMessage[Any]:
-    """FastStream decodes headers as UTF-8 and would drop a message whose headers are not;
-    parse a sanitised copy instead, and keep the original record for the DLQ."""
+    """FastStream decodes headers as UTF-8 and would drop a batch where one record's headers
+    are not; parse sanitised copies instead, and keep the original records for the DLQ."""
     try:
-        return await original(record)
+        return await original(records)
     except UnicodeDecodeError:
-        safe = copy.copy(record)
-        safe.headers = tuple(
-            (k, v.decode("utf-8", "backslashreplace").encode()) for k, v in record.headers
-        )
-        parsed = await original(safe)
-        parsed.raw_message = record
+        safe = []
+        for record in records:
+            clean = copy.copy(record)
+            clean.headers = tuple(
+                (k, v.decode("utf-8", "backslashreplace").encode()) for k, v in record.headers
+            )
+            safe.append(clean)
+        parsed = await original(tuple(safe))
+        parsed.raw_message = records
         return parsed
 
 
+async def _records(msg: StreamMessage[Any], original: Any = None) -> tuple[Record, ...]:
+    """The handler gets the records themselves: decoding is ours, so bad bytes reach the DLQ."""
+    records: tuple[Record, ...] = msg.raw_message
+    return records
+
+
 class EventConsumer:
-    """Registers the service's subscribers on its broker, one per topic."""
+    """The service's subscribers: typed handlers in, one batch subscriber per topic out."""
 
     def __init__(
         self,
@@ -88,104 +183,182 @@ class EventConsumer:
         *,
         unit_of_work: Callable[[], UnitOfWork],
         producer: Callable[[], AIOKafkaProducer],
-        registry: Mapping[tuple[str, int], type[EventPayload]] = REGISTRY,
     ) -> None:
         self._broker = broker
         self._settings = settings
         self._uow = unit_of_work
         self._producer = producer
-        self._registry = registry
-        self.topics: list[str] = []
+        self._subscriptions: dict[str, Subscription] = {}
+        self._declared = False
 
-    def subscribe(
-        self,
-        topic: str,
-        handlers: Mapping[str, EventHandler],
-        *,
-        on_tombstone: TombstoneHandler | None = None,
-        description: str = "",
-    ) -> None:
-        """Handle the named event types of a topic; other types are skipped."""
+    @property
+    def topics(self) -> list[str]:
+        return list(self._subscriptions)
+
+    def _subscription(self, topic: str) -> Subscription:
+        if self._declared:
+            raise RuntimeError("handlers are added before the subscribers are declared")
+        if topic not in self._subscriptions:
+            # One consumer group per (service, topic): a second subscriber never forces the
+            # first to rebalance, and each topic's offsets move on their own.
+            self._subscriptions[topic] = Subscription(
+                topic, f"{self._settings.consumer_group}.{topic}"
+            )
+        return self._subscriptions[topic]
+
+    def handle(self, *handlers: EventHandler) -> None:
+        """Run each handler for the event types its `event` parameter declares."""
+        for handler in handlers:
+            for payload in handled_types(handler):
+                subscription = self._subscription(payload.topic)
+                if payload in subscription.handlers:
+                    raise ValueError(f"{payload.event_type} already has a handler")
+                subscription.handlers[payload] = handler
+
+    def handle_tombstones(self, topic: str, handler: TombstoneHandler) -> None:
+        """Run the handler with the key of each null-value record of a compacted topic."""
+        self._subscription(topic).on_tombstone = handler
+
+    def declare(self) -> None:
+        """Register the subscribers on the broker (once every handler is known)."""
+        self._declared = True
+        for subscription in self._subscriptions.values():
+            self._declare(subscription)
+
+    def _declare(self, sub: Subscription) -> None:
         settings = self._settings
-        name = f"{settings.kafka_topic_prefix}{topic}"
-        # One consumer group per (service, topic): a second subscriber never forces the first
-        # to rebalance, and each topic's offsets move on their own.
-        consumer = f"{settings.consumer_group}.{topic}"
-        self.topics.append(topic)
+        name = f"{settings.kafka_topic_prefix}{sub.topic}"
 
-        async def handle(body: bytes, msg: KafkaMessage) -> None:
-            record: ConsumerRecord[bytes, bytes] = msg.raw_message
-            if record.value is None:
-                if on_tombstone is not None and record.key is not None:
-                    await self._run(
-                        record, consumer, lambda uow: on_tombstone(uow, record.key.decode())
-                    )
-                return
-            try:
-                envelope = decode(body, dict(self._registry))
-            except UnknownEventType:
-                return  # a newer event type this service does not use: not an error
-            except UndecodableEvent as exc:
-                await send_to_dlq(
-                    self._producer(),
-                    record,
-                    consumer=consumer,
-                    reason=exc.reason,
-                    error=str(exc),
+        async def consume(records: tuple[Record, ...]) -> None:
+            await self.consume(sub, records)
+
+        # What AsyncAPI shows: the envelope of exactly the types handled. FastStream reads it
+        # from the signature; at run time the broker is built with apply_types=False and the
+        # records reach `consume` undecoded.
+        handled = tuple(sub.handlers)
+        union: Any = handled[0] if len(handled) == 1 else Union[handled]  # noqa: UP007
+        consume.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(
+                    "event", inspect.Parameter.POSITIONAL_ONLY, annotation=Envelope[union]
                 )
-                return
-            handler = handlers.get(envelope.type)
-            if handler is None:
-                return
-
-            async def effect(uow: UnitOfWork) -> None:
-                if not await uow.claim(consumer, envelope.event_id):
-                    log.info("event_duplicate_skipped", event_id=str(envelope.event_id))
-                    return
-                await handler(uow, envelope)
-
-            await self._run(record, consumer, effect)
-
-        handle.__name__ = f"on_{topic.replace('.', '_')}"
+            ]
+        )
+        consume.__name__ = f"on_{sub.topic.replace('.', '_')}"
+        handled_names = ", ".join(p.event_type for p in handled)
+        tombstones = "; tombstones erase what is kept of the key" if sub.on_tombstone else ""
         self._broker.subscriber(
             name,
-            group_id=consumer,
+            batch=True,
+            max_records=settings.consumer_batch_max,
+            batch_timeout_ms=settings.consumer_batch_wait_ms,
+            group_id=sub.group,
             auto_offset_reset="earliest",
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=_lenient_parser,
-            decoder=_raw_decoder,
+            decoder=_records,
             title=f"{settings.service_name}:{name}",
-            description=description
-            or f"Handles {', '.join(sorted(handlers))} from {name}; the rest is skipped.",
-        )(handle)
+            description=f"Handles {handled_names} from {name}{tombstones}; other types are "
+            f"skipped, undecodable or unknown ones go to {name}.dlq.",
+        )(consume)
 
-    async def _run(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        consumer: str,
-        effect: Callable[[UnitOfWork], Awaitable[None]],
-    ) -> None:
+    async def consume(self, sub: Subscription, records: Sequence[Record]) -> None:
+        """One batch: decode, one transaction for every effect, then the dead letters."""
+        work: list[_Work] = []
+        dead: list[_DeadLetter] = []
+        for record in records:
+            item = self._read(sub, record)
+            if isinstance(item, _Work):
+                work.append(item)
+            elif isinstance(item, _DeadLetter):
+                dead.append(item)
+        if work:
+            try:
+                await self._apply(sub, work)
+            except Exception as exc:
+                await self._raise_if_infrastructure(exc, work[0].record)
+                log.warning(
+                    "event_batch_failed_one_at_a_time",
+                    topic=sub.topic,
+                    events=len(work),
+                    error=describe_error(exc),
+                )
+                for item in work:
+                    failed = await self._apply_alone(sub, item)
+                    if failed is not None:
+                        dead.append(failed)
+        dead.sort(key=lambda d: (d.record.partition, d.record.offset))
+        for letter in dead:
+            await self._dead_letter(sub, letter)
+
+    def _read(self, sub: Subscription, record: Record) -> _Work | _DeadLetter | None:
+        """What to do with one record: take effect, dead-letter it, or skip it (None)."""
+        if record.value is None:
+            if sub.on_tombstone is not None and record.key is not None:
+                return _Work(record, tombstone=sub.on_tombstone)
+            return None
+        try:
+            envelope = decode(record.value, REGISTRY)
+        except (UnknownEventType, UndecodableEvent) as exc:
+            # Retrying cannot help: bytes that are no event, a contract breach (`invalid`), or
+            # a type no release of ours defines (a newer producer?) are parked, not forgotten.
+            return _DeadLetter(record, exc.reason, str(exc))
+        handler = sub.handlers.get(type(envelope.payload))
+        if handler is None:
+            return None  # a type of the topic this service does not use
+        return _Work(record, envelope=envelope, handler=handler)
+
+    async def _apply(self, sub: Subscription, work: Sequence[_Work]) -> None:
+        """The effects of `work`, in order, in one transaction with their inbox claims."""
+        async with self._uow() as uow:
+            ids = [w.envelope.event_id for w in work if w.envelope is not None]
+            fresh = await uow.claim_all(sub.group, ids) if ids else set()
+            for item in work:
+                if item.tombstone is not None:
+                    assert item.record.key is not None
+                    await item.tombstone(uow, item.record.key.decode())
+                    continue
+                assert item.envelope is not None and item.handler is not None
+                if item.envelope.event_id not in fresh:
+                    log.info("event_duplicate_skipped", event_id=str(item.envelope.event_id))
+                    continue
+                fresh.discard(item.envelope.event_id)  # a repeat within the batch is one too
+                await item.handler(uow, item.envelope)
+
+    async def _apply_alone(self, sub: Subscription, item: _Work) -> _DeadLetter | None:
+        """One event in its own transaction, retried with backoff; a dead letter at the end."""
         settings = self._settings
         for attempt in range(1, settings.consumer_max_attempts + 1):
             try:
-                async with self._uow() as uow:
-                    await effect(uow)
-                return
+                await self._apply(sub, [item])
+                return None
             except Exception as exc:
-                if is_infrastructure_error(exc):
-                    log.warning("event_dependency_down", error=repr(exc), offset=record.offset)
-                    await asyncio.sleep(settings.consumer_infra_backoff_s)
-                    raise  # rewinds: the event is read again, nothing is dead-lettered
+                await self._raise_if_infrastructure(exc, item.record)
                 if attempt == settings.consumer_max_attempts:
-                    await send_to_dlq(
-                        self._producer(),
-                        record,
-                        consumer=consumer,
-                        reason="handler_failed",
-                        error=f"{type(exc).__name__}: {exc}",
-                    )
-                    return
-                log.warning("event_handler_retry", attempt=attempt, error=repr(exc))
+                    return _DeadLetter(item.record, "handler_failed", describe_error(exc))
+                log.warning("event_handler_retry", attempt=attempt, error=describe_error(exc))
                 await asyncio.sleep(settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+        return None  # consumer_max_attempts < 1: nothing to try
+
+    async def _raise_if_infrastructure(self, exc: Exception, record: Record) -> None:
+        """Re-raise (after a pause) what no retry of this event can fix: FastStream then
+        rewinds the batch and the consumer reads it again."""
+        if is_infrastructure_error(exc):
+            log.warning("event_dependency_down", error=describe_error(exc), offset=record.offset)
+            await asyncio.sleep(self._settings.consumer_infra_backoff_s)
+            raise exc
+
+    async def _dead_letter(self, sub: Subscription, letter: _DeadLetter) -> None:
+        value, scrubbed = scrub(letter.record.value, sub.secret_fields)
+        record = letter.record
+        if scrubbed:
+            record = dataclasses.replace(
+                record,
+                value=value,
+                headers=(*(record.headers or ()), ("dlq.scrubbed", scrubbed.encode())),
+            )
+        await send_to_dlq(
+            self._producer(), record, consumer=sub.group, reason=letter.reason, error=letter.error
+        )

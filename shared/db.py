@@ -45,7 +45,11 @@ async def drop_database(server_dsn: str, name: str) -> None:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    """hide_parameters: a failing statement's bound values (codes, destinations) never reach
+    the error's text, so neither a log line nor an HTTP 500 nor a dead letter shows them."""
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _upgrade(database_url: str, migrations: Path) -> None:

@@ -1,8 +1,9 @@
-"""Idempotent consumers: the processed event_id commits with the handler's effect."""
+"""Idempotent consumers: the processed event_ids commit with the handlers' effects."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -20,17 +21,25 @@ inbox_table = sa.Table(
     sa.Index("inbox_processed", "processed_at"),  # retention prunes by age
 )
 
+_ids = sa.bindparam("ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True)))
 
-async def claim_event(conn: AsyncConnection, consumer: str, event_id: uuid.UUID) -> bool:
-    """Record the event as processed by this consumer; False when it already was.
 
-    Call it first in the handler's transaction: a concurrent duplicate blocks on the primary
-    key until this transaction ends, then finds the row and skips.
+async def claim_events(
+    conn: AsyncConnection, consumer: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record the events as processed by this consumer, in one statement; returns the ids
+    that were not yet (the ones to act on).
+
+    Call it first in the handlers' transaction: a concurrent duplicate blocks on the primary
+    key until this transaction ends, then finds the rows and skips them. An id repeated in
+    `event_ids` is claimed once.
     """
+    rows = sa.select(sa.literal(consumer, sa.Text), sa.func.unnest(_ids))
     result = await conn.execute(
         postgresql.insert(inbox_table)
-        .values(consumer=consumer, event_id=event_id)
+        .from_select(["consumer", "event_id"], rows)
         .on_conflict_do_nothing()
-        .returning(inbox_table.c.event_id)
+        .returning(inbox_table.c.event_id),
+        {"ids": list(event_ids)},
     )
-    return result.first() is not None
+    return set(result.scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer
 from shared.db import ensure_database, make_engine, migrate
 from shared.errors import install_error_handlers
-from shared.events import Envelope, EventPayload
+from shared.events import Envelope, EventPayload, Topic, payloads_on
 from shared.kafka import ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
@@ -48,7 +48,7 @@ class ServiceSpec:
     migrations: Path
     description: str
     routers: Sequence[APIRouter] = ()
-    publishes: dict[str, Sequence[type[EventPayload]]] = field(default_factory=dict)
+    publishes: Sequence[Topic] = ()  # the topics it writes; their event types are on the classes
     subscribe: Callable[[EventConsumer, Runtime], None] | None = None
     workers: Sequence[Callable[[Runtime], BackgroundWorker]] = ()
 
@@ -88,13 +88,18 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         client_id=settings.service_name,
         graceful_timeout=15.0,
         logger=None,
+        # Decoding is the consumer's (shared.consumer): handlers' signatures only describe
+        # the messages in the AsyncAPI document.
+        apply_types=False,
     )
     consumer = EventConsumer(
         broker, settings, unit_of_work=runtime.uow, producer=lambda: runtime.producer
     )
     if spec.subscribe is not None:
         spec.subscribe(consumer, runtime)
-    for topic, payloads in spec.publishes.items():
+    consumer.declare()
+    for topic in spec.publishes:
+        payloads = payloads_on(topic)
         union: Any = payloads[0] if len(payloads) == 1 else _union(payloads)
         broker.publisher(
             f"{settings.kafka_topic_prefix}{topic}",

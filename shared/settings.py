@@ -63,6 +63,14 @@ class ServiceSettings(BaseSettings):
         "the broker's message.max.bytes). An outbox row over it is parked.",
     )
 
+    consumer_batch_max: int = Field(
+        500, description="Most events a subscriber takes per batch (one transaction each)."
+    )
+    consumer_batch_wait_ms: int = Field(
+        10,
+        description="How long an idle subscriber waits for records before it polls again; "
+        "bounds the latency an idle consumer adds.",
+    )
     consumer_max_attempts: int = Field(
         3, description="Tries of a failing event handler before the event goes to the DLQ."
     )

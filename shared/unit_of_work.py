@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.envelope import Envelope
-from shared.inbox import claim_event
+from shared.inbox import claim_events
 from shared.outbox import add_to_outbox, add_tombstone_to_outbox
 
 
@@ -67,6 +67,7 @@ class UnitOfWork:
         await add_tombstone_to_outbox(self.conn, f"{self._topic_prefix}{topic}", key, uuid.uuid4())
         self._emitted = True
 
-    async def claim(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """Inbox: False when this consumer already processed the event."""
-        return await claim_event(self.conn, consumer, event_id)
+    async def claim_all(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Inbox: the events this consumer has not processed yet, now claimed in this
+        transaction (one statement for a whole batch)."""
+        return await claim_events(self.conn, consumer, event_ids)

@@ -6,13 +6,7 @@ from pathlib import Path
 
 from services.cancellation.entrypoints.subscribers import subscribe
 from services.cancellation.settings import CancellationSettings
-from shared.events import (
-    CancellationCompleted,
-    CancellationRejected,
-    CancellationRequested,
-    CancellationWithdrawn,
-    Topic,
-)
+from shared.events import Topic
 from shared.service import ServiceSpec, run_service
 
 DESCRIPTION = "Account cancellation: preconditions, cooling-off, completion."
@@ -23,14 +17,7 @@ def spec(settings: CancellationSettings | None = None) -> ServiceSpec:
         settings=settings or CancellationSettings(),
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
-        publishes={
-            Topic.CANCELLATION_EVENTS: [
-                CancellationRequested,
-                CancellationWithdrawn,
-                CancellationRejected,
-                CancellationCompleted,
-            ]
-        },
+        publishes=[Topic.CANCELLATION_EVENTS],
         subscribe=subscribe,
     )
 

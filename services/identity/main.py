@@ -8,21 +8,7 @@ from services.identity.entrypoints.http import dev_router, router
 from services.identity.entrypoints.subscribers import subscribe
 from services.identity.entrypoints.well_known import router as well_known_router
 from services.identity.settings import IdentitySettings
-from shared.events import (
-    AccountContacts,
-    AccountLocked,
-    AccountRegistered,
-    AccountStatusChanged,
-    LoginFailed,
-    LoginMethodBound,
-    LoginMethodUnbound,
-    LoginSucceeded,
-    NotificationRequested,
-    PasswordChanged,
-    SecureEmailChanged,
-    SecurePhoneChanged,
-    Topic,
-)
+from shared.events import Topic
 from shared.service import ServiceSpec, run_service
 
 DESCRIPTION = "Accounts, login methods, passwords, sessions, secure channels, MFA, projects."
@@ -37,22 +23,7 @@ def spec(settings: IdentitySettings | None = None) -> ServiceSpec:
         routers=[router, well_known_router, dev_router]
         if s.dev_mode
         else [router, well_known_router],
-        publishes={
-            Topic.IDENTITY_EVENTS: [
-                AccountRegistered,
-                LoginMethodBound,
-                LoginMethodUnbound,
-                AccountStatusChanged,
-                LoginSucceeded,
-                LoginFailed,
-                AccountLocked,
-                PasswordChanged,
-                SecurePhoneChanged,
-                SecureEmailChanged,
-            ],
-            Topic.IDENTITY_CONTACTS: [AccountContacts],
-            Topic.NOTIFIER_REQUESTS: [NotificationRequested],
-        },
+        publishes=[Topic.IDENTITY_EVENTS, Topic.IDENTITY_CONTACTS, Topic.NOTIFIER_REQUESTS],
         subscribe=subscribe,
     )
 

@@ -11,7 +11,7 @@ from services.notifier.entrypoints.http import router
 from services.notifier.entrypoints.subscribers import subscribe
 from services.notifier.service_layer.courier import Courier
 from services.notifier.settings import NotifierSettings
-from shared.events import NotificationFailed, NotificationSent, Topic
+from shared.events import Topic
 from shared.runtime import Runtime
 from shared.service import ServiceSpec, run_service
 
@@ -38,7 +38,7 @@ def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
         routers=[router],
-        publishes={Topic.NOTIFIER_EVENTS: [NotificationSent, NotificationFailed]},
+        publishes=[Topic.NOTIFIER_EVENTS],
         subscribe=subscribe,
         workers=[courier],
     )

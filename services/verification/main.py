@@ -6,7 +6,7 @@ from pathlib import Path
 
 from services.verification.entrypoints.subscribers import subscribe
 from services.verification.settings import VerificationSettings
-from shared.events import RealNameChanged, Topic
+from shared.events import Topic
 from shared.service import ServiceSpec, run_service
 
 DESCRIPTION = "Real-name authentication of people and enterprises."
@@ -17,7 +17,7 @@ def spec(settings: VerificationSettings | None = None) -> ServiceSpec:
         settings=settings or VerificationSettings(),
         migrations=Path(__file__).parent / "migrations",
         description=DESCRIPTION,
-        publishes={Topic.VERIFICATION_EVENTS: [RealNameChanged]},
+        publishes=[Topic.VERIFICATION_EVENTS],
         subscribe=subscribe,
     )
 

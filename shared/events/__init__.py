@@ -1,4 +1,4 @@
-"""Integration events: the contracts between services. Every payload model is listed here."""
+"""Integration events: the contracts between services, one payload class per event type."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from shared.events.cancellation import (
     CancellationWithdrawn,
 )
 from shared.events.envelope import (
+    REGISTRY,
     AccountId,
     ClosedPayload,
     Envelope,
@@ -21,6 +22,7 @@ from shared.events.envelope import (
     headers_of,
     is_account_id,
     new_envelope,
+    payloads_on,
 )
 from shared.events.identity import (
     AccountContacts,
@@ -46,31 +48,8 @@ from shared.events.notifier import (
 from shared.events.topics import Topic
 from shared.events.verification import RealNameChanged, RealNameStatus, RealNameSubject
 
-ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
-    AccountRegistered,
-    AccountContacts,
-    LoginMethodBound,
-    LoginMethodUnbound,
-    AccountStatusChanged,
-    LoginSucceeded,
-    LoginFailed,
-    AccountLocked,
-    PasswordChanged,
-    SecurePhoneChanged,
-    SecureEmailChanged,
-    RealNameChanged,
-    CancellationRequested,
-    CancellationWithdrawn,
-    CancellationRejected,
-    CancellationCompleted,
-    NotificationRequested,
-    NotificationSent,
-    NotificationFailed,
-)
-
-REGISTRY: dict[tuple[str, int], type[EventPayload]] = {
-    (p.event_type, p.event_version): p for p in ALL_PAYLOADS
-}
+# Filled by defining the payload classes (imported above): one class per event type.
+ALL_PAYLOADS: tuple[type[EventPayload], ...] = tuple(REGISTRY.values())
 
 __all__ = [
     "ALL_PAYLOADS",
@@ -112,4 +91,5 @@ __all__ = [
     "headers_of",
     "is_account_id",
     "new_envelope",
+    "payloads_on",
 ]

@@ -7,12 +7,14 @@ from datetime import datetime
 from pydantic import Field
 
 from shared.events.envelope import EventPayload
+from shared.events.topics import Topic
 
 
 class CancellationRequested(EventPayload):
     """An account applied for cancellation and is frozen while cooling off (CAN-4, CAN-5)."""
 
     event_type = "CancellationRequested"
+    topic = Topic.CANCELLATION_EVENTS
 
     application_id: str = Field(description="Id of the application.")
     requested_at: datetime = Field(description="When, UTC.")
@@ -23,6 +25,7 @@ class CancellationWithdrawn(EventPayload):
     """The applicant withdrew during cooling-off; the account is unfrozen (CAN-5)."""
 
     event_type = "CancellationWithdrawn"
+    topic = Topic.CANCELLATION_EVENTS
 
     application_id: str = Field(description="Id of the application.")
     withdrawn_at: datetime = Field(description="When, UTC.")
@@ -32,6 +35,7 @@ class CancellationRejected(EventPayload):
     """A precondition broke during cooling-off; the application ends (CAN-6)."""
 
     event_type = "CancellationRejected"
+    topic = Topic.CANCELLATION_EVENTS
 
     application_id: str = Field(description="Id of the application.")
     reasons: list[str] = Field(
@@ -44,6 +48,7 @@ class CancellationCompleted(EventPayload):
     """The account is cancelled: it can no longer log in and its data is erased (CAN-7)."""
 
     event_type = "CancellationCompleted"
+    topic = Topic.CANCELLATION_EVENTS
 
     application_id: str = Field(description="Id of the application.")
     completed_at: datetime = Field(description="When, UTC.")

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.events.topics import Topic
+
 P = TypeVar("P", bound="EventPayload")
 
 # ACC-1: an account ID is a positive decimal number (like a UIN), written without leading
@@ -32,12 +34,21 @@ def is_account_id(text: str) -> bool:
     return re.fullmatch(ACCOUNT_ID_PATTERN, text) is not None
 
 
+# Every event type, by (type, version): filled as the payload classes are defined.
+REGISTRY: dict[tuple[str, int], type[EventPayload]] = {}
+
+
 class EventPayload(BaseModel):
     """Base of every integration event's payload: frozen, described, versioned.
 
     Open by default: a consumer ignores fields it does not know, so a producer can add an
     optional field before every consumer has learnt it (contracts/README.md, "Open and
     closed contracts").
+
+    A subclass that declares its `topic` is an event type: defining it registers it (the
+    registry, the committed schemas, the AsyncAPI documents and the consumers follow), so
+    adding an event type is adding one class. `secret_fields` are payload fields replaced
+    by `***` in a dead-lettered copy (a one-time code must not outlive its request).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -51,6 +62,19 @@ class EventPayload(BaseModel):
     # Whether the event may be sent before the account exists (envelope account_id "").
     precedes_account: ClassVar[bool] = False
 
+    topic: ClassVar[Topic]
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "topic" not in cls.__dict__:
+            return  # a base or a test model, not an event type on the wire
+        key = (cls.event_type, cls.event_version)
+        if key in REGISTRY and REGISTRY[key] is not cls:
+            raise TypeError(f"{key[0]} v{key[1]} is defined twice")
+        REGISTRY[key] = cls
+
 
 class ClosedPayload(EventPayload):
     """A contract whose consumers refuse unknown fields: a misspelt field is an error, not
@@ -59,6 +83,11 @@ class ClosedPayload(EventPayload):
     optional field still rolls out: consumers first, then producers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def payloads_on(topic: Topic | str) -> list[type[EventPayload]]:
+    """The event types that travel on a topic, in the order they were defined."""
+    return [p for p in REGISTRY.values() if p.topic == topic]
 
 
 class Envelope(BaseModel, Generic[P]):

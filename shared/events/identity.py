@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from shared.events.envelope import ClosedPayload, EventPayload
+from shared.events.topics import Topic
 
 # Shapes of the destinations a snapshot carries: a value of another shape is refused, not
 # stored and tried on a provider later.
@@ -31,6 +32,7 @@ class AccountRegistered(EventPayload):
     """A new account exists (ACC-1); its first login method is the one it registered with."""
 
     event_type = "AccountRegistered"
+    topic = Topic.IDENTITY_EVENTS
 
     registered_at: datetime = Field(description="Registration time, UTC.")
     method: LoginMethodKind = Field(description="Registration method.", examples=["email"])
@@ -44,6 +46,7 @@ class LoginMethodBound(EventPayload):
     """A login method was bound to an account (LM-11)."""
 
     event_type = "LoginMethodBound"
+    topic = Topic.IDENTITY_EVENTS
 
     kind: LoginMethodKind = Field(description="Kind of login method.", examples=["wechat"])
     identifier_masked: str = Field(
@@ -56,6 +59,7 @@ class LoginMethodUnbound(EventPayload):
     """A login method was unbound from an account (LM-11)."""
 
     event_type = "LoginMethodUnbound"
+    topic = Topic.IDENTITY_EVENTS
 
     kind: LoginMethodKind = Field(description="Kind of login method.", examples=["qq"])
     identifier_masked: str = Field(description="The method's identifier, masked.")
@@ -76,6 +80,7 @@ class AccountContacts(ClosedPayload):
 
     event_type = "AccountContacts"
     snapshot = True
+    topic = Topic.IDENTITY_CONTACTS
 
     secure_phone: E164 | None = Field(
         description="Secure phone, E.164; null when none is bound.", examples=["+8618112341234"]
@@ -107,6 +112,7 @@ class AccountStatusChanged(EventPayload):
     """An account was frozen, unfrozen or cancelled (ACC-3)."""
 
     event_type = "AccountStatusChanged"
+    topic = Topic.IDENTITY_EVENTS
 
     status: AccountStatus = Field(description="New status.", examples=["frozen"])
     frozen_reasons: list[str] = Field(
@@ -121,6 +127,7 @@ class LoginSucceeded(EventPayload):
     """A login completed (LOGIN-8)."""
 
     event_type = "LoginSucceeded"
+    topic = Topic.IDENTITY_EVENTS
 
     method: str = Field(description="password, wechat, qq, wecom or official_account.")
     device_id: str | None = Field(default=None, description="Client-supplied device id.")
@@ -133,6 +140,7 @@ class LoginFailed(EventPayload):
     """A login attempt on an existing account failed (LOGIN-8)."""
 
     event_type = "LoginFailed"
+    topic = Topic.IDENTITY_EVENTS
 
     method: str = Field(description="password, wechat, qq, wecom or official_account.")
     device_id: str | None = Field(default=None, description="Client-supplied device id.")
@@ -147,6 +155,7 @@ class AccountLocked(EventPayload):
     """Password login was locked after too many failures (LOGIN-2)."""
 
     event_type = "AccountLocked"
+    topic = Topic.IDENTITY_EVENTS
 
     locked_until: datetime = Field(description="When password login opens again, UTC.")
     failures: int = Field(description="Failed attempts counted.", examples=[10])
@@ -157,6 +166,7 @@ class PasswordChanged(EventPayload):
     """The password was changed or reset (PWD-2, PWD-3)."""
 
     event_type = "PasswordChanged"
+    topic = Topic.IDENTITY_EVENTS
 
     how: str = Field(description="change or reset.", examples=["reset"])
     at: datetime = Field(description="When, UTC.")
@@ -166,6 +176,7 @@ class SecurePhoneChanged(EventPayload):
     """The secure phone was bound or changed (SEC-2)."""
 
     event_type = "SecurePhoneChanged"
+    topic = Topic.IDENTITY_EVENTS
 
     phone_masked: str = Field(description="New secure phone, masked.", examples=["+86 181****1234"])
     previous_masked: str | None = Field(default=None, description="Previous one, masked.")
@@ -176,6 +187,7 @@ class SecureEmailChanged(EventPayload):
     """The secure email was bound or changed (SEC-3)."""
 
     event_type = "SecureEmailChanged"
+    topic = Topic.IDENTITY_EVENTS
 
     email_masked: str = Field(description="New secure email, masked.", examples=["a***@x.com"])
     previous_masked: str | None = Field(default=None, description="Previous one, masked.")

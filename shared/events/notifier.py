@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.events.envelope import ClosedPayload, EventPayload
+from shared.events.topics import Topic
 
 
 class Channel(StrEnum):
@@ -25,6 +26,8 @@ class NotificationRequested(ClosedPayload):
 
     event_type = "NotificationRequested"
     precedes_account = True  # a registration code goes out before the account exists
+    topic = Topic.NOTIFIER_REQUESTS
+    secret_fields = frozenset({"destination", "params"})
 
     message_type: str = Field(description="Template to use.", examples=["verification_code"])
     channel: Channel = Field(description="Delivery channel.", examples=["sms"])
@@ -41,6 +44,7 @@ class NotificationSent(EventPayload):
     """A message was accepted by the SMTP server or SMS provider."""
 
     event_type = "NotificationSent"
+    topic = Topic.NOTIFIER_EVENTS
 
     source_event_id: str = Field(description="event_id of the event the message is for.")
     message_type: str = Field(description="Template used.", examples=["welcome"])
@@ -54,6 +58,7 @@ class NotificationFailed(EventPayload):
     """A message could not be delivered: permanently refused, or retries ran out (NOT-3)."""
 
     event_type = "NotificationFailed"
+    topic = Topic.NOTIFIER_EVENTS
 
     source_event_id: str = Field(description="event_id of the event the message is for.")
     message_type: str = Field(description="Template used.", examples=["welcome"])

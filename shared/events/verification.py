@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.events.envelope import EventPayload
+from shared.events.topics import Topic
 
 
 class RealNameStatus(StrEnum):
@@ -27,6 +28,7 @@ class RealNameChanged(EventPayload):
     """An account's real-name status or subject changed (RN-16)."""
 
     event_type = "RealNameChanged"
+    topic = Topic.VERIFICATION_EVENTS
 
     status: RealNameStatus = Field(description="New status.", examples=["verified"])
     previous_status: RealNameStatus = Field(description="Status before.", examples=["pending"])

@@ -10,11 +10,19 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from services.verification.main import spec
 from services.verification.settings import VerificationSettings
-from shared.events import AccountRegistered, Envelope, LoginMethodKind, encode, new_envelope
+from shared.events import (
+    AccountRegistered,
+    Envelope,
+    LoginMethodKind,
+    encode,
+    headers_of,
+    new_envelope,
+)
+from shared.kafka import ensure_topics
 from shared.testing.infra import Scope
 from shared.testing.kafka import group_lag, publish, read_all
 from shared.testing.services import running
@@ -164,3 +172,76 @@ async def test_a_handler_that_keeps_failing_is_retried_a_bounded_number_of_times
             assert await db.fetchval("SELECT count(*) FROM inbox") == 2
         finally:
             await db.close()
+
+
+async def publish_all(bootstrap: str, topic: str, events: list[Envelope[Any]]) -> None:
+    """One record per produce request: the embedded broker reports the end offset of a
+    partition written by multi-record batches as its number of batches, and the group's lag
+    would never read zero."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                topic, value=encode(event), key=event.account_id.encode(), headers=headers_of(event)
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_events_waiting_on_the_topic_take_effect_in_a_few_batch_transactions(
+    scope: Scope,
+) -> None:
+    """Consume in batches: the inbox rows of 60 waiting events are written by a handful of
+    transactions (rows of one transaction share its xmin), not one transaction per event."""
+    settings = scope.settings(VerificationSettings)
+    events = [registered(f"9100000000{i:02d}") for i in range(60)]
+    await ensure_topics(settings, [TOPIC])
+    await publish_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC), events)
+    async with running(spec(settings)):
+
+        async def done() -> bool:
+            return await caught_up(settings, scope)
+
+        await eventually(done, what="every waiting event committed")
+        db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+        try:
+            assert await db.fetchval("SELECT count(*) FROM accounts") == 60
+            assert await db.fetchval("SELECT count(*) FROM inbox") == 60
+            transactions = await db.fetchval("SELECT count(DISTINCT xmin::text) FROM inbox")
+        finally:
+            await db.close()
+    # One fetch per partition at worst (3 partitions), a few more if the fetches trickle in.
+    assert transactions <= 10, f"{transactions} transactions for 60 events"
+
+
+async def test_a_failing_event_in_a_batch_loses_and_duplicates_none_of_the_others(
+    scope: Scope,
+) -> None:
+    """The batch's transaction rolls back, the batch is replayed one event at a time: the
+    failing event ends in the DLQ, every other one takes effect exactly once, repeats of an
+    event within the batch included."""
+    settings = scope.settings(VerificationSettings, consumer_max_attempts=2)
+    events = [registered(f"9200000000{i:02d}") for i in range(30)]
+    conflicting = registered(events[10].account_id)  # another event_id, same account: fails
+    repeated = events[20]  # the same event twice on the topic
+    waiting = [*events[:15], conflicting, *events[15:], repeated]
+    await ensure_topics(settings, [TOPIC])
+    await publish_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC), waiting)
+    async with running(spec(settings)):
+
+        async def done() -> bool:
+            return await caught_up(settings, scope)
+
+        await eventually(done, what="the batch committed past the failing event")
+        db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+        try:
+            ids = {r["account_id"] for r in await db.fetch("SELECT account_id FROM accounts")}
+            claimed = {r["event_id"] for r in await db.fetch("SELECT event_id FROM inbox")}
+        finally:
+            await db.close()
+        dlq = await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq")
+    assert ids == {e.account_id for e in events}
+    assert claimed == {e.event_id for e in events}
+    assert [r.value for r in dlq] == [encode(conflicting)]
+    assert dict(dlq[0].headers)["dlq.reason"] == b"handler_failed"

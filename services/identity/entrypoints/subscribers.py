@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.identity.adapters import repository as repo
 from services.identity.service_layer.accounts import apply_status
 from services.identity.service_layer.context import identity_context
@@ -15,7 +13,6 @@ from shared.events import (
     CancellationWithdrawn,
     Envelope,
     RealNameChanged,
-    Topic,
 )
 from shared.runtime import Runtime
 from shared.unit_of_work import UnitOfWork
@@ -26,30 +23,30 @@ PENDING = "pending_cancellation"
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
     ctx = identity_context(runtime)
 
-    async def on_cancellation_requested(uow: UnitOfWork, event: Envelope[Any]) -> None:
+    async def on_cancellation_requested(
+        uow: UnitOfWork, event: Envelope[CancellationRequested]
+    ) -> None:
         await apply_status(ctx, uow, int(event.account_id), add=PENDING)
 
-    async def on_cancellation_ended(uow: UnitOfWork, event: Envelope[Any]) -> None:
+    async def on_cancellation_ended(
+        uow: UnitOfWork, event: Envelope[CancellationWithdrawn | CancellationRejected]
+    ) -> None:
         await apply_status(ctx, uow, int(event.account_id), remove=PENDING)
 
-    async def on_cancellation_completed(uow: UnitOfWork, event: Envelope[Any]) -> None:
+    async def on_cancellation_completed(
+        uow: UnitOfWork, event: Envelope[CancellationCompleted]
+    ) -> None:
         await apply_status(ctx, uow, int(event.account_id), remove=PENDING, cancel=True)
 
-    async def on_real_name_changed(uow: UnitOfWork, event: Envelope[Any]) -> None:
-        payload: RealNameChanged = event.payload
+    async def on_real_name_changed(uow: UnitOfWork, event: Envelope[RealNameChanged]) -> None:
+        payload = event.payload
         await repo.update_account(
             uow.conn, int(event.account_id), real_name_status=payload.status.value
         )
 
-    consumer.subscribe(
-        Topic.CANCELLATION_EVENTS,
-        {
-            CancellationRequested.event_type: on_cancellation_requested,
-            CancellationWithdrawn.event_type: on_cancellation_ended,
-            CancellationRejected.event_type: on_cancellation_ended,
-            CancellationCompleted.event_type: on_cancellation_completed,
-        },
-    )
-    consumer.subscribe(
-        Topic.VERIFICATION_EVENTS, {RealNameChanged.event_type: on_real_name_changed}
+    consumer.handle(
+        on_cancellation_requested,
+        on_cancellation_ended,
+        on_cancellation_completed,
+        on_real_name_changed,
     )

@@ -7,7 +7,6 @@ the consumer's inbox transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from services.notifier.service_layer.notifications import (
     learn_contacts,
     queue_notification,
 )
-from shared.consumer import EventConsumer, EventHandler
+from shared.consumer import EventConsumer
 from shared.events import (
     AccountContacts,
     AccountLocked,
@@ -61,8 +60,8 @@ def mask_ip(ip: str | None) -> str:
     return ":".join(ip.split(":")[:3]) + ":*"
 
 
-async def on_account_contacts(uow: UnitOfWork, event: Envelope[Any]) -> None:
-    payload: AccountContacts = event.payload
+async def on_account_contacts(uow: UnitOfWork, event: Envelope[AccountContacts]) -> None:
+    payload = event.payload
     known = Contacts(
         secure_phone=payload.secure_phone,
         secure_email=payload.secure_email,
@@ -220,45 +219,32 @@ def notices(event: Envelope[Any]) -> list[Notify]:
     return []
 
 
-async def on_notice(uow: UnitOfWork, event: Envelope[Any]) -> None:
+# The events that may mean a message to a person; `notices` decides which do.
+Notice = (
+    AccountRegistered
+    | LoginMethodBound
+    | LoginMethodUnbound
+    | LoginSucceeded
+    | AccountLocked
+    | PasswordChanged
+    | SecurePhoneChanged
+    | SecureEmailChanged
+    | AccountStatusChanged
+    | RealNameChanged
+    | CancellationRequested
+    | CancellationWithdrawn
+    | CancellationRejected
+    | CancellationCompleted
+    | NotificationRequested
+)
+
+
+async def on_notice(uow: UnitOfWork, event: Envelope[Notice]) -> None:
     """Queue the event's messages: one delivery per (event, channel)."""
     for command in notices(event):
         await queue_notification(uow, command)
 
 
-def _handlers(*event_types: str) -> dict[str, EventHandler]:
-    handler: Callable[[UnitOfWork, Envelope[Any]], Awaitable[None]] = on_notice
-    return dict.fromkeys(event_types, handler)
-
-
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
-    consumer.subscribe(
-        Topic.IDENTITY_CONTACTS,
-        {AccountContacts.event_type: on_account_contacts},
-        on_tombstone=on_contacts_erased,
-    )
-    consumer.subscribe(
-        Topic.IDENTITY_EVENTS,
-        _handlers(
-            AccountRegistered.event_type,
-            LoginMethodBound.event_type,
-            LoginMethodUnbound.event_type,
-            LoginSucceeded.event_type,
-            AccountLocked.event_type,
-            PasswordChanged.event_type,
-            SecurePhoneChanged.event_type,
-            SecureEmailChanged.event_type,
-            AccountStatusChanged.event_type,
-        ),
-    )
-    consumer.subscribe(Topic.VERIFICATION_EVENTS, _handlers(RealNameChanged.event_type))
-    consumer.subscribe(
-        Topic.CANCELLATION_EVENTS,
-        _handlers(
-            CancellationRequested.event_type,
-            CancellationWithdrawn.event_type,
-            CancellationRejected.event_type,
-            CancellationCompleted.event_type,
-        ),
-    )
-    consumer.subscribe(Topic.NOTIFIER_REQUESTS, _handlers(NotificationRequested.event_type))
+    consumer.handle(on_account_contacts, on_notice)
+    consumer.handle_tombstones(Topic.IDENTITY_CONTACTS, on_contacts_erased)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.verification.adapters.tables import accounts
 from shared.consumer import EventConsumer
-from shared.events import AccountRegistered, Envelope, Topic
+from shared.events import AccountRegistered, Envelope
 from shared.runtime import Runtime
 from shared.unit_of_work import UnitOfWork
 
 
-async def on_account_registered(uow: UnitOfWork, event: Envelope[Any]) -> None:
-    payload: AccountRegistered = event.payload
+async def on_account_registered(uow: UnitOfWork, event: Envelope[AccountRegistered]) -> None:
+    payload = event.payload
     # A plain insert: the inbox, not the statement, makes redelivery harmless.
     await uow.conn.execute(
         accounts.insert().values(
@@ -24,4 +22,4 @@ async def on_account_registered(uow: UnitOfWork, event: Envelope[Any]) -> None:
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
-    consumer.subscribe(Topic.IDENTITY_EVENTS, {AccountRegistered.event_type: on_account_registered})
+    consumer.handle(on_account_registered)
