@@ -50,6 +50,7 @@ from shared.kafka import send_to_dlq
 from shared.logging import get_logger
 from shared.redaction import describe_error
 from shared.settings import ServiceSettings
+from shared.tracing import caused_by, tracing
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -325,7 +326,9 @@ class EventConsumer:
                     log.info("event_duplicate_skipped", event_id=str(item.envelope.event_id))
                     continue
                 fresh.discard(item.envelope.event_id)  # a repeat within the batch is one too
-                await item.handler(uow, item.envelope)
+                # What the handler emits carries the event's correlation, the event as cause.
+                with tracing(caused_by(item.envelope)):
+                    await item.handler(uow, item.envelope)
 
     async def _apply_alone(self, sub: Subscription, item: _Work) -> _DeadLetter | None:
         """One event in its own transaction, retried with backoff; a dead letter at the end."""

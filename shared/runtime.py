@@ -48,6 +48,7 @@ class Runtime:
             self.engine,
             topic_prefix=self.settings.kafka_topic_prefix,
             on_commit=lambda: self._relay.wake() if self._relay else None,
+            clock=self.clock,
         )
 
     def redis_key(self, *parts: Any) -> str:

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from shared import health
 from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer
 from shared.db import ensure_database, make_engine, migrate
 from shared.errors import install_error_handlers
@@ -28,6 +29,7 @@ from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
+from shared.tracing import RequestIdMiddleware
 
 log = get_logger(__name__)
 
@@ -51,6 +53,7 @@ class ServiceSpec:
     publishes: Sequence[Topic] = ()  # the topics it writes; their event types are on the classes
     subscribe: Callable[[EventConsumer, Runtime], None] | None = None
     workers: Sequence[Callable[[Runtime], BackgroundWorker]] = ()
+    clock: Clock = field(default_factory=SystemClock)  # tests inject a FixedClock
 
 
 def asyncapi_of(broker: KafkaBroker, spec: ServiceSpec) -> AsyncAPI:
@@ -79,6 +82,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         raise UnsafeSettings(settings.service_name, problems)
     runtime = Runtime(
         settings=settings,
+        clock=spec.clock,
         engine=make_engine(settings.database_url),
         redis=Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0),
         tokens=TokenVerifier.over_http(settings.identity_jwks_url),
@@ -154,6 +158,9 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     app.state.runtime = runtime
     app.state.broker = broker
     install_error_handlers(app)
+    # Outermost but for the error middleware: every response, refusals included, names the
+    # correlation id its events carry.
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     for router in spec.routers:
         app.include_router(router)

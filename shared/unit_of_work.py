@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.clock import Clock, SystemClock
 from shared.events.envelope import Envelope
 from shared.inbox import claim_events
 from shared.outbox import add_to_outbox, add_tombstone_to_outbox
@@ -21,13 +23,23 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, topic_prefix: str = "", on_commit: Callable[[], None]
+        self,
+        engine: AsyncEngine,
+        *,
+        topic_prefix: str = "",
+        on_commit: Callable[[], None],
+        clock: Clock | None = None,
     ) -> None:
         self._engine = engine
+        self._clock = clock or SystemClock()
         self._topic_prefix = topic_prefix
         self._on_commit = on_commit
         self._conn: AsyncConnection | None = None
         self._emitted = False
+
+    def now(self) -> datetime:
+        """The service's clock (injectable): the `occurred_at` of the events it emits."""
+        return self._clock.now()
 
     @property
     def conn(self) -> AsyncConnection:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from shared.events.topics import Topic
+from shared.tracing import current_trace
 
 P = TypeVar("P", bound="EventPayload")
 
@@ -144,11 +145,25 @@ def new_envelope(
     *,
     producer: str,
     account_id: str,
+    occurred_at: datetime | None = None,
     correlation_id: uuid.UUID | None = None,
     causation: Envelope[Any] | None = None,
-    occurred_at: datetime | None = None,
+    causation_id: uuid.UUID | None = None,
 ) -> Envelope[Any]:
-    """Wrap a payload; causation links this event to the event that caused it."""
+    """Wrap a payload. `occurred_at` is the producer's clock (services pass theirs).
+
+    Correlation and causation come, first found: from the arguments (`causation` is the event
+    that caused this one), else from the current trace (shared.tracing: the HTTP request or
+    the consumed event this code runs for), else a new correlation and no cause.
+    """
+    trace = current_trace()
+    if causation is not None:
+        correlation_id = correlation_id or causation.correlation_id
+        causation_id = causation_id or causation.event_id
+    if trace is not None:
+        correlation_id = correlation_id or trace.correlation_id
+        if causation_id is None and correlation_id == trace.correlation_id:
+            causation_id = trace.causation_id
     model: Any = Envelope[type(payload)]  # type: ignore[misc]
     return model(  # type: ignore[no-any-return]
         event_id=uuid.uuid4(),
@@ -157,8 +172,8 @@ def new_envelope(
         occurred_at=occurred_at or datetime.now(UTC),
         producer=producer,
         account_id=account_id,
-        correlation_id=correlation_id or (causation.correlation_id if causation else uuid.uuid4()),
-        causation_id=causation.event_id if causation else None,
+        correlation_id=correlation_id or uuid.uuid4(),
+        causation_id=causation_id,
         payload=payload,
     )
 

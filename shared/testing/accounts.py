@@ -6,6 +6,7 @@ import httpx
 
 from services.identity.domain.channels import normalise_email, normalise_phone
 from shared.testing.codes import code_sent_to
+from shared.tracing import REQUEST_ID_HEADER
 
 TEST_PASSWORD = "Secr3t!pass"
 
@@ -36,8 +37,10 @@ async def register_by_email(
     phone: str,
     password: str = TEST_PASSWORD,
     language: str = "zh-CN",
+    request_id: str | None = None,
 ) -> httpx.Response:
-    """REG-2/REG-3 over HTTP; the codes are read from their NotificationRequested."""
+    """REG-2/REG-3 over HTTP; the codes are read from their NotificationRequested.
+    `request_id` is sent as the registration's X-Request-ID (its correlation id)."""
     for channel, destination in (("email", email), ("sms", phone)):
         sent = await client.post(
             "/v1/codes",
@@ -63,4 +66,5 @@ async def register_by_email(
             "phone_code": phone_code,
             "language": language,
         },
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )

@@ -136,7 +136,7 @@ async def send_code(
     async with ctx.runtime.uow() as uow:
         await uow.emit(
             Topic.NOTIFIER_REQUESTS,
-            new_envelope(request, producer=PRODUCER, account_id=account_id),
+            new_envelope(request, producer=PRODUCER, account_id=account_id, occurred_at=uow.now()),
         )
     return {
         "sent_to": masked(channel, destination),

@@ -12,7 +12,8 @@ from shared.unit_of_work import UnitOfWork
 async def emit(uow: UnitOfWork, account_id: int | str, payload: EventPayload) -> None:
     """An identity.events event about the account, through the outbox."""
     await uow.emit(
-        Topic.IDENTITY_EVENTS, new_envelope(payload, producer=PRODUCER, account_id=str(account_id))
+        Topic.IDENTITY_EVENTS,
+        new_envelope(payload, producer=PRODUCER, account_id=str(account_id), occurred_at=uow.now()),
     )
 
 
@@ -30,5 +31,6 @@ async def publish_contacts(uow: UnitOfWork, account: Any) -> None:
             ),
             producer=PRODUCER,
             account_id=str(account.account_id),
+            occurred_at=uow.now(),
         ),
     )

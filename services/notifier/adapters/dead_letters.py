@@ -11,6 +11,7 @@ redrive a delivery from the original event (its `source_event_id`), still on its
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from pydantic import Field
@@ -43,11 +44,21 @@ class DeliveryDeadLettered(EventPayload):
 
 
 async def dead_letter(
-    uow: UnitOfWork, record: DeliveryDeadLettered, *, account_id: str, topic_prefix: str
+    uow: UnitOfWork,
+    record: DeliveryDeadLettered,
+    *,
+    account_id: str,
+    topic_prefix: str,
+    correlation_id: uuid.UUID | None = None,
 ) -> None:
     """Queue the record for `notifier.deliveries.dlq` in the caller's transaction."""
     envelope: Envelope[DeliveryDeadLettered] = new_envelope(
-        record, producer="notifier", account_id=account_id
+        record,
+        producer="notifier",
+        account_id=account_id,
+        occurred_at=record.failed_at,
+        correlation_id=correlation_id,
+        causation_id=uuid.UUID(record.source_event_id),
     )
     headers = {k: v.decode() for k, v in headers_of(envelope)}
     headers.update(

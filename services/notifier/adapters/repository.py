@@ -44,6 +44,7 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(
         id=row.id,
         source_event_id=row.source_event_id,
+        correlation_id=row.correlation_id,
         account_id=row.account_id,
         message_type=row.message_type,
         category=row.category,

@@ -55,6 +55,8 @@ deliveries = sa.Table(
     metadata,
     sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
     sa.Column("source_event_id", postgresql.UUID(as_uuid=True), nullable=False),
+    # The correlation of the source event: NotificationSent/Failed carry it on.
+    sa.Column("correlation_id", postgresql.UUID(as_uuid=True)),
     sa.Column("channel", EnumText(Channel), nullable=False),
     sa.Column("message_type", sa.Text, nullable=False),
     sa.Column("category", EnumText(Category), nullable=False),

@@ -121,6 +121,8 @@ class Notify:
     account_id: str
     message_type: str
     params: Mapping[str, str] = field(default_factory=dict)
+    # The request the source event belongs to: the outcome events carry it on.
+    correlation_id: uuid.UUID | None = None
     language: str | None = None
     # Only for requested messages (one-time codes): the requester's channel and destination.
     channel: Channel | None = None

@@ -80,6 +80,7 @@ class Delivery:
     claim_token: uuid.UUID | None = None
     provider_ref: str | None = None
     finished_at: datetime | None = field(default=None)
+    correlation_id: uuid.UUID | None = None  # of the source event (traceability)
 
     def is_due(self, now: datetime) -> bool:
         if self.status is DeliveryStatus.QUEUED:

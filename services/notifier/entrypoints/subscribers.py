@@ -81,6 +81,7 @@ def _notify(
 ) -> Notify:
     return Notify(
         source_event_id=event.event_id,
+        correlation_id=event.correlation_id,
         account_id=event.account_id,
         message_type=message_type,
         params={"account_id": event.account_id, **params},
@@ -208,6 +209,7 @@ def notices(event: Envelope[Any]) -> list[Notify]:
             return [
                 Notify(
                     source_event_id=event.event_id,
+                    correlation_id=event.correlation_id,
                     account_id=event.account_id,
                     message_type=p.message_type,
                     params={"minutes": "5", **p.params},

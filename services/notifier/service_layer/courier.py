@@ -272,6 +272,9 @@ class Courier:
                 ),
                 producer=PRODUCER,
                 account_id=d.account_id,
+                occurred_at=d.finished_at,
+                correlation_id=d.correlation_id,
+                causation_id=d.source_event_id,
             ),
         )
         log.info(
@@ -311,6 +314,9 @@ class Courier:
                 ),
                 producer=PRODUCER,
                 account_id=d.account_id,
+                occurred_at=d.finished_at,
+                correlation_id=d.correlation_id,
+                causation_id=d.source_event_id,
             ),
         )
         await dead_letter(
@@ -330,6 +336,7 @@ class Courier:
             ),
             account_id=d.account_id,
             topic_prefix=self._s.kafka_topic_prefix,
+            correlation_id=d.correlation_id,
         )
         log.warning(
             "delivery_failed",

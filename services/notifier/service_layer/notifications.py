@@ -94,6 +94,7 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
             .values(
                 id=uuid.uuid4(),
                 source_event_id=command.source_event_id,
+                correlation_id=command.correlation_id,
                 channel=channel,
                 message_type=command.message_type,
                 category=category,
