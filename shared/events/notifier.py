@@ -45,6 +45,7 @@ class NotificationSent(EventPayload):
 
     event_type = "NotificationSent"
     topic = Topic.NOTIFIER_EVENTS
+    precedes_account = True  # the outcome of a code sent before the account exists
 
     source_event_id: str = Field(description="event_id of the event the message is for.")
     message_type: str = Field(description="Template used.", examples=["welcome"])
@@ -59,6 +60,7 @@ class NotificationFailed(EventPayload):
 
     event_type = "NotificationFailed"
     topic = Topic.NOTIFIER_EVENTS
+    precedes_account = True  # the outcome of a code sent before the account exists
 
     source_event_id: str = Field(description="event_id of the event the message is for.")
     message_type: str = Field(description="Template used.", examples=["welcome"])

@@ -20,7 +20,19 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from services.notifier.main import spec
 from services.notifier.settings import NotifierSettings
-from shared.events import AccountContacts, EventPayload, encode, headers_of, new_envelope
+from shared.devtools.smssink import SmsSink
+from shared.events import (
+    REGISTRY,
+    AccountContacts,
+    Channel,
+    EventPayload,
+    NotificationRequested,
+    NotificationSent,
+    decode,
+    encode,
+    headers_of,
+    new_envelope,
+)
 from shared.testing.infra import Infra, Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import running
@@ -91,7 +103,8 @@ class Notifier:
 @pytest.fixture(scope="module")
 async def notifier(infra: Infra) -> AsyncIterator[Notifier]:
     scope = infra.scope()
-    settings = scope.settings(NotifierSettings, sms_api_url="http://127.0.0.1:9/unused")
+    sms = SmsSink().start()
+    settings = scope.settings(NotifierSettings, sms_api_url=sms.url)
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka, acks="all")
     await producer.start()
     try:
@@ -99,6 +112,7 @@ async def notifier(infra: Infra) -> AsyncIterator[Notifier]:
             yield Notifier(scope, settings, producer)
     finally:
         await producer.stop()
+        sms.stop()
 
 
 def contacts(phone: str | None = "+8618100000001") -> AccountContacts:
@@ -167,3 +181,29 @@ async def test_acc_1_an_event_whose_account_id_is_not_one_is_dead_lettered(
     assert dict(record.headers)["dlq.reason"] == b"invalid"
     assert b"account_id" in dict(record.headers)["dlq.error"]
     assert await notifier.contacts_of("acct-42") is None
+
+
+async def test_reg_3_a_code_sent_before_the_account_exists_is_delivered_and_reported(
+    notifier: Notifier,
+) -> None:
+    """REG-3: a registration code names no account (envelope account_id ""); it is delivered
+    and its NotificationSent, which names no account either, is published. Every other
+    event must name one."""
+    request = NotificationRequested(
+        message_type="verification_code",
+        channel=Channel.SMS,
+        destination="+8613900000991",
+        params={"code": "123456", "minutes": "5"},
+    )
+    await notifier.publish("notifier.requests", request, "")
+
+    async def reported() -> list[object]:
+        records = await read_all(
+            notifier.scope.infra.kafka, notifier.scope.topic("notifier.events")
+        )
+        events = [decode(r.value, REGISTRY) for r in records if r.value is not None]
+        return [e for e in events if isinstance(e.payload, NotificationSent) and e.account_id == ""]
+
+    await eventually(reported, what="the code's NotificationSent")
+    row = await notifier.fetchrow("SELECT status FROM deliveries WHERE account_id = ''")
+    assert row is not None and row["status"] == "sent"

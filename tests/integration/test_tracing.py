@@ -34,7 +34,7 @@ from shared.events import (
     NotificationSent,
     decode,
 )
-from shared.testing.accounts import register_by_email
+from shared.testing.accounts import captcha_ticket, register_by_email
 from shared.testing.infra import Scope
 from shared.testing.kafka import read_all
 from shared.testing.services import running
@@ -142,10 +142,18 @@ async def test_a_code_request_without_a_request_id_is_given_one_that_its_event_c
     settings = scope.settings(IdentitySettings, code_per_minute=100)
     async with running(dataclasses.replace(identity_spec(settings), clock=CLOCK)) as (_, client):
         replies = []
-        for headers in ({}, {"X-Request-ID": "../../etc/passwd"}):
+        for headers, phone in (
+            ({}, "+8613900000778"),
+            ({"X-Request-ID": "../x"}, "+8613900000779"),
+        ):
             reply = await client.post(
                 "/v1/codes",
-                json={"purpose": "register", "channel": "sms", "destination": "+8613900000778"},
+                json={
+                    "purpose": "register",
+                    "channel": "sms",
+                    "destination": phone,
+                    "captcha_ticket": await captcha_ticket(client, phone),
+                },
                 headers=headers,
             )
             assert reply.status_code == 202, reply.text

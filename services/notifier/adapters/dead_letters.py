@@ -29,6 +29,7 @@ class DeliveryDeadLettered(EventPayload):
     """A delivery that could not be made, as it stood when it failed."""
 
     event_type = "DeliveryDeadLettered"
+    precedes_account = True  # a code sent before the account exists can fail too
 
     delivery_id: str = Field(description="Id of the delivery record.")
     source_event_id: str = Field(description="event_id of the event the message was for.")
