@@ -20,6 +20,7 @@ parked rows.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import zlib
 from collections.abc import Sequence
@@ -213,6 +214,12 @@ async def drop_parked(conn: AsyncConnection, ids: Sequence[int]) -> int:
     return len(result.all())
 
 
+_ID_ARRAY = postgresql.ARRAY(sa.BigInteger)
+# Batches handed to the producer before the oldest is settled: reading and marking overlap
+# with waiting for acks.
+_IN_FLIGHT_BATCHES = 2
+
+
 class TransientPublishError(Exception):
     """Part of a batch failed in a way a retry may fix; the rows stay unsent."""
 
@@ -309,8 +316,11 @@ class OutboxRelay:
         failures = 0
         while not lost.is_set():
             try:
-                published = await self.publish_batch()
-                failures = 0
+                # Its own connection for as long as it leads: no pool checkout per batch.
+                async with self._engine.connect() as conn:
+                    autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await self._pump(autocommit, lost)
+                    failures = 0
             except Exception as exc:
                 failures += 1
                 log.warning(
@@ -320,67 +330,53 @@ class OutboxRelay:
                     retry_in_s=self._backoff(failures),
                 )
                 await asyncio.sleep(self._backoff(failures))
-                continue
-            if published < self._batch_size:
-                await self._wait(self._poll_interval_s)
 
-    async def publish_batch(self) -> int:
-        """Publish up to one batch of unsent rows; returns how many rows left the queue (sent
-        or parked). Raises TransientPublishError after marking what went out before the first
-        transient failure; the rest stays unsent and is retried."""
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(
-                        outbox_table.c.id,
-                        outbox_table.c.topic,
-                        outbox_table.c.key,
-                        outbox_table.c.value,
-                        outbox_table.c.headers,
-                    )
-                    .where(outbox_table.c.sent_at.is_(None))
-                    .order_by(outbox_table.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
-            await conn.rollback()
-            if not rows:
-                return 0
-            outcomes = await self._send_all(rows)
-            sent: list[int] = []
-            parked: list[tuple[int, str, str]] = []
-            transient: BaseException | None = None
-            for row, outcome in zip(rows, outcomes, strict=True):
-                if outcome is None:
-                    sent.append(row.id)
-                    continue
-                reason = park_reason(outcome)
-                if reason is None:
-                    # Rows behind a transient failure stay unsent (republished later, in order).
-                    transient = outcome
-                    break
-                parked.append((row.id, reason, f"{type(outcome).__name__}: {outcome}"[:2000]))
-            async with conn.begin():
-                if sent:
-                    await conn.execute(
-                        outbox_table.update()
-                        .where(outbox_table.c.id.in_(sent))
-                        .values(sent_at=sa.func.now())
-                    )
-                if parked:
-                    await park_rows(conn, parked)
-            for row_id, reason, error in parked:
-                log.error("outbox_row_parked", outbox_id=row_id, reason=reason, error=error[:500])
-            if transient is not None:
-                raise TransientPublishError(
-                    f"{type(transient).__name__}: {transient}"
-                ) from transient
-            log.debug("outbox_published", count=len(sent), parked=len(parked))
-            return len(sent) + len(parked)
+    async def _pump(self, conn: AsyncConnection, lost: asyncio.Event) -> None:
+        """Publish until leadership is lost, with up to _IN_FLIGHT_BATCHES batches handed to
+        the producer: while the acks of one are awaited, the next is read and handed over.
+        Batches are settled (marked sent, or parked) strictly in id order. Raises
+        TransientPublishError after settling what went out before the first transient
+        failure; the rows behind it stay unsent and the next pump reads them again."""
+        in_flight: collections.deque[tuple[Sequence[Any], asyncio.Future[Any]]] = (
+            collections.deque()
+        )
+        try:
+            while not lost.is_set():
+                rows: Sequence[Any] = []
+                if len(in_flight) < _IN_FLIGHT_BATCHES:
+                    rows = await self._fetch(conn, [r.id for b, _ in in_flight for r in b])
+                if rows:
+                    in_flight.append((rows, await self._hand_over(rows)))
+                    if len(in_flight) < _IN_FLIGHT_BATCHES and len(rows) == self._batch_size:
+                        continue  # more waiting: read the next batch while these fly
+                if in_flight:
+                    settled, acks = in_flight.popleft()
+                    await self._settle(conn, settled, await acks)
+                elif not rows:
+                    await self._wait(self._poll_interval_s)
+        finally:
+            # Rows still in flight are not marked: they are read and published again.
+            for _, acks in in_flight:
+                acks.cancel()
 
-    async def _send_all(self, rows: Sequence[Any]) -> list[BaseException | None]:
-        """Hand every row to the producer (it batches per partition, many in flight), then
-        wait for all acks; the outcome of each row, in order."""
+    async def _fetch(self, conn: AsyncConnection, flying: list[int]) -> Sequence[Any]:
+        """The oldest unsent rows not in flight. Not `id > last`: a transaction that took its
+        id earlier may commit later, and its row must not be skipped."""
+        t = outbox_table
+        result = await conn.execute(
+            sa.select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+            .where(
+                t.c.sent_at.is_(None),
+                t.c.id != sa.all_(sa.bindparam("flying", flying, type_=_ID_ARRAY)),
+            )
+            .order_by(t.c.id)
+            .limit(self._batch_size)
+        )
+        return result.all()
+
+    async def _hand_over(self, rows: Sequence[Any]) -> asyncio.Future[list[BaseException | None]]:
+        """Queue every row in the producer, in order (it batches them per partition, many
+        requests in flight); a future of each row's outcome, in order."""
         pending: list[asyncio.Future[Any] | BaseException] = []
         for row in rows:
             try:
@@ -394,11 +390,46 @@ class OutboxRelay:
                 )
             except Exception as exc:  # refused before queueing (e.g. too large)
                 pending.append(exc)
-        futures = [p for p in pending if not isinstance(p, BaseException)]
-        results = iter(await asyncio.gather(*futures, return_exceptions=True))
-        return [
-            p if isinstance(p, BaseException) else _error_or_none(next(results)) for p in pending
-        ]
+
+        async def outcomes() -> list[BaseException | None]:
+            futures = [p for p in pending if not isinstance(p, BaseException)]
+            results = iter(await asyncio.gather(*futures, return_exceptions=True))
+            return [
+                p if isinstance(p, BaseException) else _error_or_none(next(results))
+                for p in pending
+            ]
+
+        return asyncio.ensure_future(outcomes())
+
+    async def _settle(
+        self, conn: AsyncConnection, rows: Sequence[Any], outcomes: list[BaseException | None]
+    ) -> None:
+        """Mark the sent rows (one UPDATE), park the ones Kafka can never take."""
+        sent: list[int] = []
+        parked: list[tuple[int, str, str]] = []
+        transient: BaseException | None = None
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome is None:
+                sent.append(row.id)
+                continue
+            reason = park_reason(outcome)
+            if reason is None:
+                transient = outcome  # rows behind it stay unsent: republished, in order
+                break
+            parked.append((row.id, reason, f"{type(outcome).__name__}: {outcome}"[:2000]))
+        if sent:
+            await conn.execute(
+                outbox_table.update()
+                .where(outbox_table.c.id == sa.any_(sa.bindparam("ids", sent, type_=_ID_ARRAY)))
+                .values(sent_at=sa.func.now())
+            )
+        if parked:
+            await park_rows(conn, parked)
+        for row_id, reason, error in parked:
+            log.error("outbox_row_parked", outbox_id=row_id, reason=reason, error=error[:500])
+        if transient is not None:
+            raise TransientPublishError(f"{type(transient).__name__}: {transient}") from transient
+        log.debug("outbox_published", count=len(sent), parked=len(parked))
 
 
 def _error_or_none(result: Any) -> BaseException | None:
