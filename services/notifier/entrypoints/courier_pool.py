@@ -122,20 +122,34 @@ class CourierPool:
                     self._outcomes.task_done()
 
     async def _record(self, batch: list[Outcome]) -> None:
-        """Retry a failed commit until half the lease is gone; after that the leases run
-        out and the deliveries are sent again (same idempotency keys)."""
+        """Commit the batch; when that fails, each outcome on its own, so that one that
+        cannot be recorded does not hold back the others."""
+        try:
+            await self._courier.record(batch)
+            return
+        except Exception:
+            if len(batch) == 1:
+                log.exception("courier_record_failed", deliveries=1)
+            else:
+                log.warning("courier_batch_record_failed", deliveries=len(batch), exc_info=True)
+        for outcome in batch:
+            await self._record_one(outcome)
+
+    async def _record_one(self, outcome: Outcome) -> None:
+        """Retry a failed commit until half the lease is gone; after that the lease runs
+        out and the delivery is sent again (same idempotency key)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._s.delivery_lease_s / 2
         delay = 0.05
         while True:
             try:
-                await self._courier.record(batch)
+                await self._courier.record([outcome])
                 return
             except Exception:
                 if loop.time() + delay > deadline:
-                    log.exception("courier_record_abandoned", deliveries=len(batch))
+                    log.exception("courier_record_abandoned", delivery=str(outcome.job.delivery.id))
                     return
-                log.exception("courier_record_failed", deliveries=len(batch))
+                log.exception("courier_record_failed", delivery=str(outcome.job.delivery.id))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
