@@ -27,6 +27,7 @@ from shared.events import Envelope, EventPayload, Topic, payloads_on
 from shared.kafka import ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
+from shared.retention import RetentionPruner
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 from shared.tracing import RequestIdMiddleware
@@ -135,6 +136,14 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         runtime._relay = relay
         if settings.outbox_relay_enabled:
             relay.start()
+        pruner = RetentionPruner(
+            runtime.engine,
+            outbox_retention_s=settings.outbox_retention_s,
+            inbox_retention_s=settings.inbox_retention_s,
+            batch_size=settings.retention_batch_size,
+            interval_s=settings.retention_interval_s,
+        )
+        pruner.start()
         for worker in workers:
             worker.start()
         await start_subscribers(broker)
@@ -146,6 +155,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             await broker.stop()
             for worker in workers:
                 await worker.stop()
+            await pruner.stop()
             await relay.stop()
             await producer.stop()
             await runtime.redis.aclose()

@@ -57,6 +57,19 @@ class ServiceSettings(BaseSettings):
     outbox_retry_backoff_max_s: float = Field(
         30.0, description="Longest wait of the relay between retries of a transient error."
     )
+    outbox_retention_s: float = Field(
+        604800.0, description="How long sent outbox rows are kept (seconds; 7 days)."
+    )
+    inbox_retention_s: float = Field(
+        1209600.0,
+        description="How long inbox rows (processed event ids) are kept (seconds; 14 days). "
+        "Keep it longer than the topics' retention: a redelivery older than this would take "
+        "effect again.",
+    )
+    retention_interval_s: float = Field(
+        300.0, description="How often the pruner looks for rows past retention."
+    )
+    retention_batch_size: int = Field(500, description="Rows the pruner deletes per transaction.")
     kafka_max_message_bytes: int = Field(
         1048576,
         description="Largest record the producer sends (max_request_size; keep it at most "
