@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+
+from shared.logging import get_logger
+from shared.redaction import describe_error, where
+
+log = get_logger(__name__)
 
 
 class AppError(Exception):
@@ -62,3 +68,25 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+
+    @app.middleware("http")
+    async def unexpected_errors(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A bug or an outage is a 500 in the shared shape, logged by type and frames only:
+        its text may quote the values involved (a code, a destination). Caught here, not by
+        Starlette's outermost handler, which would hand the traceback to the server's log."""
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            log.error(
+                "http_unhandled_error",
+                method=request.method,
+                path=request.url.path,
+                error=describe_error(exc),
+                where=where(exc)[-6:],
+            )
+            return JSONResponse(
+                error_body("INTERNAL_ERROR", "Something went wrong on our side; try again later."),
+                status_code=500,
+            )

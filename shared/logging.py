@@ -7,6 +7,23 @@ import sys
 
 import structlog
 
+from shared.redaction import describe_error, where
+
+
+def describe_exc_info(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Render `exc_info` as the error's description and frames, not its text: a database
+    error's text quotes the row it refused (shared.redaction)."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    exc = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(exc, BaseException):
+        event["exception"] = describe_error(exc)
+        event["where"] = where(exc)[-6:]
+    return event
+
 
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
     """Log lines carry the service name; JSON in production, readable lines in dev."""
@@ -18,7 +35,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = False) -> 
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
+        describe_exc_info,
     ]
     structlog.configure(
         processors=[*shared_processors, renderer],
