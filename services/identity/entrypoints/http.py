@@ -130,7 +130,13 @@ class ProfileIn(BaseModel):
     nickname: str | None = None
     language: str | None = None
     contact_email: str | None = None
+    contact_email_code: str | None = Field(
+        default=None, description="Code sent to the new contact email (purpose contact_email)."
+    )
     message_phone: str | None = None
+    message_phone_code: str | None = Field(
+        default=None, description="Code sent to the new message phone (purpose message_phone)."
+    )
 
 
 class ProjectIn(BaseModel):

@@ -7,7 +7,12 @@ from typing import Any
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language, status_of
-from services.identity.domain.channels import login_key, normalise_email, normalise_mobile
+from services.identity.domain.channels import (
+    email_key,
+    login_key,
+    normalise_email,
+    normalise_mobile,
+)
 from services.identity.domain.codes import Budget, CodePurpose
 from services.identity.domain.errors import (
     CodeRateLimited,
@@ -26,6 +31,7 @@ from services.identity.service_layer.codes import (
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.events import emit, publish_contacts
 from services.identity.service_layer.login_methods import Proof
+from services.identity.service_layer.registration import require
 from shared.events import (
     AccountStatusChanged,
     Channel,
@@ -191,18 +197,36 @@ async def change_secure_email(
 
 
 async def update_profile(ctx: IdentityContext, account_id: int, changes: dict[str, Any]) -> Any:
-    """ACC-2: nickname, language and the contact channels, apart from the secure ones."""
+    """ACC-2: nickname, language and the contact channels, apart from the secure ones; a new
+    contact email or message phone needs the code sent to it (purpose contact_email /
+    message_phone), unless it is already the account's secure one."""
     values: dict[str, Any] = {}
+    # (purpose, destination, code): new contact channels, each proven before anything is
+    # stored (and so before anything is ever sent there).
+    proofs: list[tuple[CodePurpose, str, str]] = []
+    async with ctx.runtime.engine.connect() as conn:
+        current = await repo.get_account(conn, account_id)
     if "nickname" in changes:
         values["nickname"] = (changes["nickname"] or "").strip()[:64] or None
     if changes.get("language") is not None:
         values["language"] = check_language(changes["language"])
     if "contact_email" in changes:
         raw = changes["contact_email"]
-        values["contact_email"] = normalise_email(raw, field="contact_email") if raw else None
+        email = normalise_email(raw, field="contact_email") if raw else None
+        proven = {email_key(e) for e in (current.contact_email, current.secure_email) if e}
+        if email is not None and email_key(email) not in proven:
+            code = require(changes.get("contact_email_code"), "contact_email_code")
+            proofs.append((CodePurpose.CONTACT_EMAIL, email, code))
+        values["contact_email"] = email
     if "message_phone" in changes:
         raw = changes["message_phone"]
-        values["message_phone"] = normalise_mobile(raw, field="message_phone") if raw else None
+        phone = normalise_mobile(raw, field="message_phone") if raw else None
+        if phone is not None and phone not in (current.message_phone, current.secure_phone):
+            code = require(changes.get("message_phone_code"), "message_phone_code")
+            proofs.append((CodePurpose.MESSAGE_PHONE, phone, code))
+        values["message_phone"] = phone
+    for purpose, destination, code in proofs:
+        await check_code(ctx, purpose, destination, code)
     async with ctx.runtime.uow() as uow:
         if values:
             await repo.update_account(uow.conn, account_id, **values)

@@ -11,9 +11,15 @@ from services.identity.domain.login_methods import Identity, check_can_unbind, q
 from services.identity.domain.passwords import check_password
 from services.identity.service_layer.codes import check_code, verify_identity
 from services.identity.service_layer.context import IdentityContext
-from services.identity.service_layer.events import emit
+from services.identity.service_layer.events import emit, publish_contacts
 from services.identity.service_layer.registration import require, third_party_identity
-from shared.events import Channel, LoginMethodBound, LoginMethodKind, LoginMethodUnbound
+from shared.events import (
+    Channel,
+    LoginMethodBound,
+    LoginMethodKind,
+    LoginMethodUnbound,
+    SecureEmailChanged,
+)
 from shared.masking import mask_email
 
 
@@ -66,6 +72,12 @@ async def bind(ctx: IdentityContext, account_id: int, request: Bind) -> str:
             account_id,
             LoginMethodBound(kind=identity.kind, identifier_masked=display, bound_at=now),
         )
+        if request.kind is LoginMethodKind.EMAIL and account.secure_email is None:
+            # As at registration: a proven login email is the secure email when there is
+            # none, so the account can reset its password by email (PWD-3).
+            await repo.update_account(uow.conn, account_id, secure_email=email)
+            await emit(uow, account_id, SecureEmailChanged(email_masked=display, at=now))
+            await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
     return display
 
 

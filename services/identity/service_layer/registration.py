@@ -90,9 +90,15 @@ async def register(ctx: IdentityContext, request: Registration) -> Registered:
         identity, display = await third_party_identity(
             ctx, request.method, require(request.assertion, "assertion")
         )
+    # The codes come before the quota (REG-4): only whoever holds the mailbox and the phone
+    # may learn that an email is taken, never an anonymous caller with a guessed address.
+    if email is not None:
+        await check_code(
+            ctx, CodePurpose.REGISTER, email, require(request.email_code, "email_code")
+        )
+    await check_code(ctx, CodePurpose.REGISTER, phone, request.phone_code)
     limit = quota(identity.kind, ctx.settings.wechat_accounts_per_person)
     async with ctx.runtime.engine.connect() as conn:
-        # Refuse a taken identity before spending the person's codes on it (REG-4).
         if len(await repo.accounts_with(conn, identity.kind, identity.identifier)) >= limit:
             raise QuotaExceeded(
                 f"This {identity.kind.value} identity is already bound to the most accounts "
@@ -100,11 +106,7 @@ async def register(ctx: IdentityContext, request: Registration) -> Registered:
                 details={"kind": identity.kind.value, "limit": limit},
             )
     if email is not None:
-        await check_code(
-            ctx, CodePurpose.REGISTER, email, require(request.email_code, "email_code")
-        )
         password_hash = await ctx.hasher.hash(require(request.password, "password"))
-    await check_code(ctx, CodePurpose.REGISTER, phone, request.phone_code)
 
     now = ctx.now()
     async with ctx.runtime.uow() as uow:
@@ -121,6 +123,9 @@ async def register(ctx: IdentityContext, request: Registration) -> Registered:
             language=language,
             password_hash=password_hash,
             secure_phone=phone,
+            # The login email is proven by its code: it is the secure email too, so the
+            # account can reset its password and verify its identity by email (PWD-3, PROT-2).
+            secure_email=email,
             contact_email=email,
             real_name_status="unverified",
             registered_at=now,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
+import httpx
 import pytest
 
+from services.identity.adapters import repository as repo
+from shared.events import LoginMethodKind
 from shared.testing.accounts import UNLIMITED_CODES
-from tests.integration.identity.conftest import IdentityApp, new_phone
+from tests.integration.identity.conftest import IdentityApp, new_phone, wrong
 
 NEW = "N3w!password"
 
@@ -135,3 +139,131 @@ async def test_code_2_sms_to_new_numbers_is_budgeted_per_prefix_and_in_all(
     assert replies[-1].json()["error"]["details"]["scope"] == "global"
     # Email is not SMS: neither budget applies to it.
     assert (await identity.send_code("register", "email", "pump@example.com")).status_code == 202
+
+
+async def test_sec_4_a_new_contact_email_or_message_phone_is_proven_by_code_first(
+    identity: IdentityApp,
+) -> None:
+    """SEC-4, ACC-2: nothing is sent to a contact channel before its code proves it: without
+    the code (or with a wrong one) nothing changes; the secure email needs no new proof."""
+    assert (await identity.register_email("olga@example.com")).status_code == 201
+    auth = await identity.token("olga@example.com")
+    for field, value in (("contact_email", "bills@olga.example"), ("message_phone", new_phone())):
+        before = (await identity.client.get("/v1/me/settings", headers=auth)).json()
+        unproven = await identity.client.patch("/v1/me/settings", json={field: value}, headers=auth)
+        assert unproven.status_code == 400
+        assert unproven.json()["error"]["code"] == "FIELD_REQUIRED"
+        assert unproven.json()["error"]["details"] == {"field": f"{field}_code"}
+        channel = "email" if field == "contact_email" else "sms"
+        await identity.send_code(field, channel, value)
+        code = await identity.code(value, field)
+        guessed = await identity.client.patch(
+            "/v1/me/settings", json={field: value, f"{field}_code": wrong(code)}, headers=auth
+        )
+        assert guessed.json()["error"]["code"] == "CODE_INVALID"
+        assert (await identity.client.get("/v1/me/settings", headers=auth)).json() == before
+        proven = await identity.client.patch(
+            "/v1/me/settings", json={field: value, f"{field}_code": code}, headers=auth
+        )
+        assert proven.status_code == 200, proven.text
+        assert proven.json()[field] == value
+    back = await identity.client.patch(
+        "/v1/me/settings", json={"contact_email": "Olga@example.com"}, headers=auth
+    )
+    assert back.status_code == 200 and back.json()["contact_email"] == "Olga@example.com"
+
+
+async def test_pwd_3_an_account_registered_by_email_can_reset_by_email(
+    identity: IdentityApp,
+) -> None:
+    """PWD-3: the login email proven at registration is the secure email, so a person who
+    registered by email can reset the password by a code sent there."""
+    assert (await identity.register_email("pia@example.com")).status_code == 201
+    asked = await identity.client.post(
+        "/v1/password-resets", json={"email": "pia@example.com", "channel": "email"}
+    )
+    assert asked.status_code == 202, asked.text
+    code = await identity.code("pia@example.com", "reset_password")
+    done = await identity.client.post(
+        "/v1/password-resets/confirm",
+        json={"email": "pia@example.com", "channel": "email", "code": code, "new_password": NEW},
+    )
+    assert done.status_code == 204, done.text
+    settings = (
+        await identity.client.get(
+            "/v1/me/settings", headers=await identity.token("pia@example.com", NEW)
+        )
+    ).json()
+    assert settings["secure_email"] == "pia@example.com"
+
+
+def answer(reply: httpx.Response) -> tuple[int, Any]:
+    """What a caller sees, less the seconds to wait (they depend on when, not on whom)."""
+    body = reply.json()
+    if "error" in body:
+        body["error"]["details"].pop("retry_after_s", None)
+        body["error"]["message"] = re.sub(r"\d+ s\b", "N s", body["error"]["message"])
+    return reply.status_code, body
+
+
+@pytest.mark.identity_settings(**{**UNLIMITED_CODES, "code_per_minute": 1})
+async def test_a_second_reset_within_a_minute_answers_alike_for_real_and_unknown_emails(
+    identity: IdentityApp,
+) -> None:
+    """CODE-2, enumeration: the reset's limits are counted per login email before the
+    account is looked up, so a real and an unknown email get the same two answers."""
+    assert (await identity.register_email("rae@example.com")).status_code == 201
+    answers = {}
+    for email in ("rae@example.com", "nobody-rae@example.com"):
+        body = {"email": email, "channel": "sms"}
+        replies = [await identity.client.post("/v1/password-resets", json=body) for _ in range(2)]
+        answers[email] = [answer(r) for r in replies]
+    real, unknown = answers.values()
+    assert real == unknown
+    assert [status for status, _ in real] == [202, 429]
+    assert real[1][1]["error"]["details"] == {"scope": "identifier"}
+
+
+async def test_reset_by_email_answers_alike_with_and_without_a_secure_email(
+    identity: IdentityApp,
+) -> None:
+    """PWD-3, enumeration: asking for a reset by email answers the same for an account with a
+    secure email, one without (VERIFICATION_CHANNEL_UNAVAILABLE before), and no account."""
+    for email in ("sal@example.com", "ted@example.com"):
+        assert (await identity.register_email(email)).status_code == 201
+    async with identity.ctx.runtime.uow() as uow:  # an account from before the secure email
+        (ted,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "ted@example.com")
+        await repo.update_account(uow.conn, ted, secure_email=None)
+    replies = [
+        await identity.client.post("/v1/password-resets", json={"email": email, "channel": "email"})
+        for email in ("sal@example.com", "ted@example.com", "nobody-sal@example.com")
+    ]
+    assert len({str(answer(r)) for r in replies}) == 1
+    assert replies[0].status_code == 202
+
+
+async def test_reg_4_a_taken_email_with_wrong_codes_answers_like_a_free_one(
+    identity: IdentityApp,
+) -> None:
+    """REG-4, enumeration: codes are checked before the quota, so without the mailbox's code
+    nobody learns that an email is taken."""
+    assert (await identity.register_email("uma@example.com")).status_code == 201
+    answers = []
+    for email in ("uma@example.com", "free-uma@example.com"):
+        phone = new_phone()
+        await identity.send_code("register", "email", email)
+        await identity.send_code("register", "sms", phone)
+        reply = await identity.client.post(
+            "/v1/accounts",
+            json={
+                "method": "email",
+                "email": email,
+                "password": "Secr3t!pass",
+                "email_code": wrong(await identity.code(email, "register")),
+                "phone": phone,
+                "phone_code": await identity.code(phone, "register"),
+            },
+        )
+        answers.append(answer(reply))
+    assert answers[0] == answers[1]
+    assert answers[0][1]["error"]["code"] == "CODE_INVALID"

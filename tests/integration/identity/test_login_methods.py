@@ -36,8 +36,7 @@ async def bind_third_party(
 
 
 async def test_lm_3_binding_needs_identity_verification_first(identity: IdentityApp) -> None:
-    """LM-3 / PROT-2: without a valid code from a secure channel nothing is bound; when a
-    channel is missing the answer names the alternative."""
+    """LM-3 / PROT-2: without a valid code from a secure channel nothing is bound."""
     auth = await account(identity, "uma@example.com")
     assertion = await identity.assertion("qq", openid="qq-uma")
     proof = await identity.proof(auth)
@@ -51,11 +50,6 @@ async def test_lm_3_binding_needs_identity_verification_first(identity: Identity
         headers=auth,
     )
     assert reply.json()["error"]["code"] == "CODE_INVALID"
-    no_email = await identity.client.post(
-        "/v1/me/verification-codes", json={"channel": "email"}, headers=auth
-    )
-    assert no_email.status_code == 400
-    assert no_email.json()["error"]["details"] == {"channel": "email", "alternative": "sms"}
     me = (await identity.client.get("/v1/me", headers=auth)).json()
     assert [m["kind"] for m in me["login_methods"]] == ["email"]
 
@@ -115,7 +109,8 @@ async def test_lm_5_an_unbound_method_can_be_bound_again_elsewhere(identity: Ide
 async def test_lm_6_binding_email_needs_a_password_and_the_code_sent_to_it(
     identity: IdentityApp,
 ) -> None:
-    """LM-6: new email + new password (PWD-1) + the code sent to that email."""
+    """LM-6: new email + new password (PWD-1) + the code sent to that email. PROT-2: without
+    a secure email the answer names the alternative; the bound email becomes the secure one."""
     reply = await identity.register_third_party("wechat", unionid="union-zed")
     assert reply.status_code == 201
     login = await identity.client.post(
@@ -126,6 +121,11 @@ async def test_lm_6_binding_email_needs_a_password_and_the_code_sent_to_it(
         },
     )
     auth = {"authorization": f"Bearer {login.json()['access_token']}"}
+    no_email = await identity.client.post(
+        "/v1/me/verification-codes", json={"channel": "email"}, headers=auth
+    )
+    assert no_email.status_code == 400
+    assert no_email.json()["error"]["details"] == {"channel": "email", "alternative": "sms"}
     weak = await identity.client.post(
         "/v1/me/login-methods",
         json={
@@ -152,6 +152,8 @@ async def test_lm_6_binding_email_needs_a_password_and_the_code_sent_to_it(
     )
     assert good.status_code == 201, good.text
     assert (await identity.login("zed@example.com", "Zed!pass99")).status_code == 201
+    settings = (await identity.client.get("/v1/me/settings", headers=auth)).json()
+    assert settings["secure_email"] == "zed@example.com"
 
 
 async def test_lm_7_a_wechat_person_is_their_unionid_not_the_openid(identity: IdentityApp) -> None:

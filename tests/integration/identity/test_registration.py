@@ -54,7 +54,7 @@ async def test_acc_1_reg_2_reg_3_email_registration_proves_email_and_phone(
     ]
     assert contacts[-1].payload == AccountContacts(
         secure_phone=phone,
-        secure_email=None,
+        secure_email="Gina@example.com",  # the proven login email is the secure email too
         message_phone=None,
         contact_email="Gina@example.com",
         language="zh-CN",
