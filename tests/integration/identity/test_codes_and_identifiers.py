@@ -86,19 +86,24 @@ async def test_code_2_anonymous_register_codes_do_not_starve_the_owners_reset(
     """CODE-2: the review's attack: a day's register codes sent to a victim's phone; the
     owner's password reset still gets its code (purpose classes have budgets of their own)."""
     phone = new_phone()
-    assert (await identity.register_email("vic@example.com", phone=phone)).status_code == 201
+    assert (await identity.register_email("codes-vic@example.com", phone=phone)).status_code == 201
     sent = [await identity.send_code("register", "sms", phone) for _ in range(9)]
     assert [r.status_code for r in sent] == [202] * 8 + [429]
     assert sent[-1].json()["error"]["details"]["scope"] == "destination"
 
     asked = await identity.client.post(
-        "/v1/password-resets", json={"email": "vic@example.com", "channel": "sms"}
+        "/v1/password-resets", json={"email": "codes-vic@example.com", "channel": "sms"}
     )
     assert asked.status_code == 202
     code = await identity.code(phone, "reset_password")
     done = await identity.client.post(
         "/v1/password-resets/confirm",
-        json={"email": "vic@example.com", "channel": "sms", "code": code, "new_password": NEW},
+        json={
+            "email": "codes-vic@example.com",
+            "channel": "sms",
+            "code": code,
+            "new_password": NEW,
+        },
     )
     assert done.status_code == 204, done.text
 
@@ -247,9 +252,9 @@ async def test_reg_4_a_taken_email_with_wrong_codes_answers_like_a_free_one(
 ) -> None:
     """REG-4, enumeration: codes are checked before the quota, so without the mailbox's code
     nobody learns that an email is taken."""
-    assert (await identity.register_email("uma@example.com")).status_code == 201
+    assert (await identity.register_email("codes-uma@example.com")).status_code == 201
     answers = []
-    for email in ("uma@example.com", "free-uma@example.com"):
+    for email in ("codes-uma@example.com", "free-codes-uma@example.com"):
         phone = new_phone()
         await identity.send_code("register", "email", email)
         await identity.send_code("register", "sms", phone)
