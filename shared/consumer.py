@@ -33,7 +33,7 @@ import inspect
 import json
 import types
 import typing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, Union
 
@@ -141,6 +141,8 @@ class Subscription:
     group: str
     handlers: dict[type[EventPayload], EventHandler] = field(default_factory=dict)
     on_tombstone: TombstoneHandler | None = None
+    # Event types acted on only from these producers; the others are dead-lettered.
+    trusted: dict[type[EventPayload], frozenset[str]] = field(default_factory=dict)
 
     @property
     def secret_fields(self) -> frozenset[str]:
@@ -215,6 +217,12 @@ class EventConsumer:
                 if payload in subscription.handlers:
                     raise ValueError(f"{payload.event_type} already has a handler")
                 subscription.handlers[payload] = handler
+
+    def only_from(self, payload: type[EventPayload], producers: Iterable[str]) -> None:
+        """Act on `payload` events only when their producer is one of `producers`; the rest
+        go to the DLQ (`untrusted_producer`). The envelope's producer is a claim: broker ACLs
+        on who may write the topic are what make it true (deploy/compose.yaml)."""
+        self._subscription(payload.topic).trusted[payload] = frozenset(producers)
 
     def handle_tombstones(self, topic: str, handler: TombstoneHandler) -> None:
         """Run the handler with the key of each null-value record of a compacted topic."""
@@ -306,6 +314,14 @@ class EventConsumer:
             # Retrying cannot help: bytes that are no event, a contract breach (`invalid`), or
             # a type no release of ours defines (a newer producer?) are parked, not forgotten.
             return _DeadLetter(record, exc.reason, str(exc))
+        trusted = sub.trusted.get(type(envelope.payload))
+        if trusted is not None and envelope.producer not in trusted:
+            return _DeadLetter(
+                record,
+                "untrusted_producer",
+                f"{envelope.type} from producer {envelope.producer[:64]!r}, which is not "
+                f"trusted for it (trusted: {', '.join(sorted(trusted))})",
+            )
         handler = sub.handlers.get(type(envelope.payload))
         if handler is None:
             return None  # a type of the topic this service does not use

@@ -33,6 +33,12 @@ class NotifierSettings(ServiceSettings):
         "Account Center <no-reply@account.example.com>", description="Sender address."
     )
 
+    trusted_producers: str = Field(
+        "identity",
+        description="Services whose NotificationRequested the notifier acts on, comma "
+        "separated; a request from any other producer is dead-lettered (untrusted_producer).",
+    )
+
     sms_api_url: str = Field(
         "http://127.0.0.1:8026/sms/send",
         description="Send endpoint of the SMS provider's HTTP API (the SMS sink in dev).",
@@ -73,6 +79,10 @@ class NotifierSettings(ServiceSettings):
         None,
         description="Bearer token of the operator endpoints; unset: they answer 503.",
     )
+
+    @property
+    def trusted_producer_names(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_producers.split(",") if p.strip())
 
     @model_validator(mode="after")
     def _lease_outlives_a_send(self) -> Self:

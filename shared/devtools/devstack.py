@@ -107,6 +107,8 @@ async def run() -> int:
         "IDENTITY_JWKS_URL": f"http://127.0.0.1:{SERVICES['identity']}/.well-known/jwks.json",
         # The fake identity and captcha providers mint assertions and tickets in dev.
         "DEV_MODE": os.environ.get("DEV_MODE", "true"),
+        # account-center-notify asks the notifier for codes as `devtools` (dev only).
+        "TRUSTED_PRODUCERS": os.environ.get("TRUSTED_PRODUCERS", "identity,devtools"),
         # A walk-through sends several codes to one phone within a minute.
         "CODE_PER_MINUTE": os.environ.get("CODE_PER_MINUTE", "10"),
     }

@@ -17,6 +17,7 @@ from services.notifier.service_layer.notifications import (
     learn_contacts,
     queue_notification,
 )
+from services.notifier.settings import NotifierSettings
 from shared.consumer import EventConsumer
 from shared.events import (
     AccountContacts,
@@ -248,5 +249,9 @@ async def on_notice(uow: UnitOfWork, event: Envelope[Notice]) -> None:
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, NotifierSettings)
     consumer.handle(on_account_contacts, on_notice)
+    # A request carries a destination in clear and a code: only trusted services may ask.
+    consumer.only_from(NotificationRequested, settings.trusted_producer_names)
     consumer.handle_tombstones(Topic.IDENTITY_CONTACTS, on_contacts_erased)
