@@ -86,7 +86,7 @@ class Bench:
                     destination=to,
                     params={"code": f"{i % 1000000:06d}", "minutes": "5"},
                 ),
-                producer="bench",
+                producer="identity",  # the notifier takes requests from identity only
                 account_id=f"9{i:011d}",
             )
             sent_at[to] = time.time()

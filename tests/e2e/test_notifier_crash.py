@@ -64,7 +64,7 @@ def requests() -> list[Envelope[Any]]:
                     destination=f"+8618100{n:06d}" if sms else f"user{n}@example.com",
                     params={"code": f"{n:06d}", "minutes": "5"},
                 ),
-                producer="test",
+                producer="identity",
                 account_id=f"8{n:011d}",
             )
         )

@@ -97,7 +97,7 @@ class Stack:
     producer: AIOKafkaProducer
 
     async def publish(self, topic: str, payload: EventPayload, account: str) -> Envelope[Any]:
-        envelope = new_envelope(payload, producer="test", account_id=account)
+        envelope = new_envelope(payload, producer="identity", account_id=account)
         await self.send(topic, envelope)
         return envelope
 
@@ -314,7 +314,7 @@ async def test_not_3_the_same_event_delivered_twice_sends_one_message(stack: Sta
     account = Account.new()
     await stack.contacts(account)
     event = new_envelope(
-        PasswordChanged(how="reset", at=NOW), producer="test", account_id=account.id
+        PasswordChanged(how="reset", at=NOW), producer="identity", account_id=account.id
     )
     code = new_envelope(
         NotificationRequested(
@@ -323,7 +323,7 @@ async def test_not_3_the_same_event_delivered_twice_sends_one_message(stack: Sta
             destination=account.message_phone,
             params={"code": "246810", "minutes": "5"},
         ),
-        producer="test",
+        producer="identity",
         account_id=account.id,
     )
     for _ in range(2):
