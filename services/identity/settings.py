@@ -42,6 +42,22 @@ class IdentitySettings(ServiceSettings):
     login_lock_window_s: int = Field(
         3600, description="Lock length, counted from the first failure of the run."
     )
+    login_failure_budget: int = Field(
+        100,
+        le=100,
+        description="Consecutive failures (passwords and codes) after which password login "
+        "stays locked until a reset or an operator (NIST SP 800-63B 5.2.2: at most 100).",
+    )
+    login_ip_failures: int = Field(
+        30, description="Failed password checks one client IP may cause per window."
+    )
+    login_ip_window_s: int = Field(600, description="Window of LOGIN_IP_FAILURES.")
+    lock_notice_interval_s: int = Field(
+        86400, description="At most one lock notice per account in this time."
+    )
+    operator_token: SecretStr | None = Field(
+        None, description="Bearer token of the operator endpoints; unset: they answer 503."
+    )
 
     # CODE-1..3
     code_ttl_s: int = Field(300, description="One-time code lifetime.")

@@ -31,7 +31,7 @@ SERVICES = {
 SMTP_PORT = int(os.environ.get("DEV_SMTP_PORT", "1025"))
 MAIL_HTTP_PORT = int(os.environ.get("DEV_MAIL_HTTP_PORT", "8025"))
 SMS_PORT = int(os.environ.get("DEV_SMS_PORT", "8026"))
-# Dev only: the notifier's operator endpoints take this token unless OPERATOR_TOKEN is set.
+# Dev only: the operator endpoints (notifier, identity) take this token without OPERATOR_TOKEN.
 DEV_OPERATOR_TOKEN = "dev-operator-token"
 KAFKA_PORT = int(os.environ.get("DEV_KAFKA_PORT", "9092"))
 STATE = Path(os.environ.get("DEV_STATE_DIR", ".dev"))

@@ -149,6 +149,13 @@ class LoginFailed(EventPayload):
         description="Stable reason code.", examples=["INVALID_CREDENTIALS", "LOGIN_LOCKED"]
     )
     at: datetime = Field(description="When, UTC.")
+    attempts: int = Field(
+        default=1,
+        description="Attempts this record stands for: refusals while locked are summarised "
+        "(one record at the 1st, 2nd, 4th, 8th... refusal of a lock, each counting those "
+        "since the previous one).",
+        examples=[1, 4],
+    )
 
 
 class AccountLocked(EventPayload):
@@ -160,6 +167,15 @@ class AccountLocked(EventPayload):
     locked_until: datetime = Field(description="When password login opens again, UTC.")
     failures: int = Field(description="Failed attempts counted.", examples=[10])
     at: datetime = Field(description="When, UTC.")
+    until_reset: bool = Field(
+        default=False,
+        description="The budget of consecutive failures is spent: the lock lasts past "
+        "locked_until, until a password reset or an operator lifts it.",
+    )
+    notify_owner: bool = Field(
+        default=True,
+        description="Whether the owner is told (lock notices are rate-limited per account).",
+    )
 
 
 class PasswordChanged(EventPayload):

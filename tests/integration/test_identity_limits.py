@@ -25,6 +25,8 @@ from services.identity.domain.errors import (
     CodeTooManyTries,
     CodeTriesExhausted,
     LoginLocked,
+    LoginLockedUntilReset,
+    LoginThrottled,
 )
 
 pytestmark = pytest.mark.integration
@@ -193,7 +195,7 @@ async def test_login_3_while_locked_every_attempt_is_refused_saying_until_when(
             await login.begin(subject, captcha_passed=captcha_passed)
         assert refused.value.locked_until == locked_until
         assert refused.value.locked_until > await redis_now(redis_client)
-        assert refused.value.details == {"locked_until": locked_until.isoformat()}
+        assert refused.value.details["locked_until"] == locked_until.isoformat()
     assert await login.locked_until(subject) == locked_until
     # Another subject is not affected.
     assert (await login.begin(uuid4().hex, captcha_passed=False)).number == 1
@@ -258,6 +260,68 @@ async def test_login_1_and_4_parallel_attempts_cannot_skip_the_captcha(
     )
     assert sum(isinstance(r, Attempt) for r in results) == 3
     assert sum(isinstance(r, CaptchaRequired) for r in results) == 17
+
+
+async def test_login_4_a_hundred_parallel_failures_spend_a_budget_of_twenty_exactly(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-4 (NIST SP 800-63B 5.2.2): the budget of consecutive failures holds under
+    concurrency: of 100 parallel attempts 20 are checked, 80 refused until a reset."""
+    login = LoginGuard(
+        redis_client,
+        prefix,
+        captcha_after=1000,
+        lock_after=1000,
+        lock_window_s=3600,
+        failure_budget=20,
+    )
+    subject = uuid4().hex
+
+    async def attempt() -> Attempt | Exception:
+        try:
+            reserved = await login.begin(subject, captcha_passed=True)
+        except LoginLockedUntilReset as exc:
+            return exc
+        await asyncio.sleep(0.01)  # the slow password check, so the attempts overlap
+        await login.failed(reserved)
+        return reserved
+
+    results = await asyncio.gather(*(attempt() for _ in range(100)))
+    through = [r for r in results if isinstance(r, Attempt)]
+    assert len(through) == 20
+    assert [r.spends_budget for r in through].count(True) == 1
+    assert sum(isinstance(r, LoginLockedUntilReset) for r in results) == 80
+    # A code check is refused too, and an unlock (a reset) opens both again.
+    with pytest.raises(LoginLockedUntilReset):
+        await login.spend(subject, refuse_when_spent=True)
+    await login.unlock(subject)
+    assert (await login.begin(subject, captcha_passed=True)).number == 1
+
+
+async def test_login_4_the_client_ip_throttle_holds_under_concurrency(
+    redis_client: Redis, prefix: str
+) -> None:
+    """LOGIN-4: 50 parallel checks from one address with a limit of 10: exactly 10 pass;
+    another address is not affected; a success gives its place back."""
+    login = LoginGuard(
+        redis_client,
+        prefix,
+        captcha_after=3,
+        lock_after=10,
+        lock_window_s=3600,
+        ip_failures=10,
+        ip_window_s=60,
+    )
+    results = await asyncio.gather(*(outcome(login.reserve_ip("192.0.2.7")) for _ in range(50)))
+    assert results.count(None) == 10
+    throttled = [r for r in results if isinstance(r, LoginThrottled)]
+    assert len(throttled) == 40
+    assert all(0 < r.retry_after_s <= 60 for r in throttled)
+    await login.reserve_ip("192.0.2.8")
+    await login.give_back_ip("192.0.2.7")
+    await login.reserve_ip("192.0.2.7")
+    with pytest.raises(LoginThrottled):
+        await login.reserve_ip("192.0.2.7")
 
 
 async def test_login_fails_closed_when_redis_is_unreachable() -> None:

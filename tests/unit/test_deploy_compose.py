@@ -348,6 +348,28 @@ def test_redis_url_points_at_the_redis_service(name: str) -> None:
     assert url.port in (None, 6379)
 
 
+def test_redis_keeps_an_append_only_file_on_a_volume() -> None:
+    """LOGIN-2, LOGIN-4: a Redis restart must not lift locks or refill budgets: the compose
+    Redis writes an append-only file (synced at least every second) to a named volume."""
+    redis = _compose()["services"]["redis"]
+    command = redis["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=False))
+    assert command[0] == "redis-server"
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] in {"everysec", "always"}
+    volume, _, path = next(v for v in redis["volumes"] if v.endswith(":/data")).partition(":")
+    assert path == "/data"
+    assert volume in _compose()["volumes"]
+
+
+def test_postgres_keeps_its_data_on_a_volume() -> None:
+    """LOGIN-2: the lock's recorded end (and everything else) outlives the container."""
+    postgres = _compose()["services"]["postgres"]
+    mounts = [v.partition(":") for v in postgres["volumes"]]
+    assert any(path == "/var/lib/postgresql/data" for _, _, path in mounts)
+    assert {name for name, _, _ in mounts} <= set(_compose()["volumes"])
+
+
 def test_notifier_sends_to_the_mail_sink() -> None:
     settings = _effective("notifier")
     assert isinstance(settings, NotifierSettings)

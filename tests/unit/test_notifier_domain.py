@@ -194,6 +194,8 @@ def test_not_1_every_event_a_person_must_hear_about_becomes_a_complete_message(
             status=AccountStatus.FROZEN, frozen_reasons=["pending_cancellation"], changed_at=NOW
         ),
         AccountStatusChanged(status=AccountStatus.ACTIVE, changed_at=NOW),
+        # LOGIN-2: identity rate-limits lock notices; a renewed lock within the day is silent.
+        AccountLocked(locked_until=NOW, failures=10, at=NOW, notify_owner=False),
     ],
 )
 def test_events_nobody_needs_to_hear_about_send_nothing(payload: EventPayload) -> None:

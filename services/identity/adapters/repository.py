@@ -173,6 +173,7 @@ async def record_attempt(
     ip: str | None,
     result: str,
     reason: str | None = None,
+    attempts: int = 1,
 ) -> None:
     await conn.execute(
         login_attempts.insert().values(
@@ -183,6 +184,43 @@ async def record_attempt(
             ip=ip,
             result=result,
             reason=reason,
+            attempts=attempts,
+        )
+    )
+
+
+async def record_password_lock(
+    conn: AsyncConnection, account_id: int, *, until: datetime | None, until_reset: bool
+) -> None:
+    """LOGIN-2/4: the lock's end, kept with the account (Redis may lose its own copy)."""
+    values: dict[str, Any] = {}
+    if until is not None:
+        values["password_locked_until"] = sa.func.greatest(
+            sa.func.coalesce(accounts.c.password_locked_until, until), until
+        )
+    if until_reset:
+        values["password_lock_until_reset"] = True
+    if values:
+        await conn.execute(
+            accounts.update().where(accounts.c.account_id == account_id).values(**values)
+        )
+
+
+async def lift_password_lock(conn: AsyncConnection, account_id: int) -> None:
+    """A password reset or an operator lifted the lock."""
+    await conn.execute(
+        accounts.update()
+        .where(accounts.c.account_id == account_id)
+        .values(password_locked_until=None, password_lock_until_reset=False)
+    )
+
+
+async def login_email(conn: AsyncConnection, account_id: int) -> str | None:
+    """The account's login email (its password's identifier), if it logs in by email."""
+    return await conn.scalar(
+        sa.select(login_methods.c.identifier).where(
+            login_methods.c.account_id == account_id,
+            login_methods.c.kind == LoginMethodKind.EMAIL.value,
         )
     )
 
@@ -192,7 +230,7 @@ async def remember_device(
 ) -> bool:
     """True when the device is new for the account (LOGIN-6 will notify on it)."""
     if not device_id:
-        return False
+        return True  # LOGIN-8: a device that does not say who it is counts as new
     result = await conn.execute(
         postgresql.insert(known_devices)
         .values(account_id=account_id, device_id=device_id, first_seen_at=at)

@@ -26,6 +26,9 @@ accounts = sa.Table(
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+    # LOGIN-2/4: a lock recorded with its AccountLocked, checked when Redis has lost it.
+    sa.Column("password_locked_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("password_lock_until_reset", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("accounts_secure_phone", "secure_phone"),
 )
 
@@ -60,6 +63,8 @@ login_attempts = sa.Table(
     sa.Column("ip", sa.Text, nullable=True),
     sa.Column("result", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
+    # Refusals while locked are summarised: one row stands for this many attempts.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Index("login_attempts_by_account", "account_id", "at"),
 )
 

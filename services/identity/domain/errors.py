@@ -18,12 +18,43 @@ class LoginLocked(AppError):
     status_code = 423
     code = "LOGIN_LOCKED"
 
-    def __init__(self, locked_until: datetime) -> None:
+    def __init__(self, locked_until: datetime, *, refusals: int = 0) -> None:
         super().__init__(
             f"Password login is locked until {locked_until.isoformat()}.",
-            details={"locked_until": locked_until.isoformat()},
+            details={"locked_until": locked_until.isoformat(), "unlock_by": ["password_reset"]},
         )
         self.locked_until = locked_until
+        # How many attempts this lock has refused so far (for the summarised history).
+        self.refusals = refusals
+
+
+class LoginLockedUntilReset(AppError):
+    """NIST SP 800-63B 5.2.2: the account's budget of consecutive failures is spent."""
+
+    status_code = 423
+    code = "LOGIN_LOCKED_UNTIL_RESET"
+
+    def __init__(self, *, refusals: int = 0) -> None:
+        super().__init__(
+            "Too many failed attempts: password login stays locked until the password is "
+            "reset (a code to the secure phone or email) or support unlocks it.",
+            details={"unlock_by": ["password_reset", "support"]},
+        )
+        self.refusals = refusals
+
+
+class LoginThrottled(AppError):
+    """Too many failed password checks from this client address, across accounts."""
+
+    status_code = 429
+    code = "LOGIN_THROTTLED"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"Too many failed logins from this address; retry in {retry_after_s} s.",
+            details={"retry_after_s": retry_after_s},
+        )
+        self.retry_after_s = retry_after_s
 
 
 class CaptchaRequired(AppError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from services.identity.adapters import repository as repo
@@ -24,6 +24,7 @@ from shared.auth import Caller
 from shared.errors import AppError
 from shared.events import Channel, LoginMethodKind
 from shared.masking import mask_email, mask_phone
+from shared.operators import Operator, require_operator
 
 router = APIRouter(prefix="/v1")
 
@@ -393,15 +394,20 @@ async def unbind_method(
 
 @router.put("/me/password", status_code=204, tags=["password"])
 async def change_password(
-    body: PasswordChangeIn, who: Caller = Depends(caller), ctx: IdentityContext = Depends(context)
+    body: PasswordChangeIn,
+    request: Request,
+    who: Caller = Depends(caller),
+    ctx: IdentityContext = Depends(context),
 ) -> None:
-    """PWD-2: effective at once; every other session of the account ends."""
+    """PWD-2: effective at once; every other session of the account ends. A wrong current
+    password counts like a wrong login password (LOGIN-2..4)."""
     await account_cases.change_password(
         ctx,
         account_id_of(who),
         body.current_password,
         body.new_password,
         keep_session=who.session_id,
+        client=login_cases.Client(ip=client_ip(request)),
     )
 
 
@@ -441,6 +447,21 @@ async def change_secure_email(
         ctx, account_id_of(who), body.verification.proof(), body.new_email, body.new_email_code
     )
     return {"secure_email": masked}
+
+
+# --- operators ---------------------------------------------------------------------------
+
+
+@router.post("/operator/accounts/{account_id}/unlock", tags=["operator"])
+async def unlock_account(
+    account_id: int = Path(ge=1, le=2**63 - 1),
+    operator: Operator = Depends(require_operator),
+    ctx: IdentityContext = Depends(context),
+) -> dict[str, Any]:
+    """Lift the account's password lock and forget its failures (support, after checking who
+    asks). Needs the operator credential; every call is audit-logged."""
+    unlocked = await account_cases.unlock_password_login(ctx, account_id, operator.operator_id)
+    return {"account_id": str(account_id), "unlocked": unlocked}
 
 
 # --- projects ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ ACC-2), status from other services' events (ACC-3, REG-5)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.identity.adapters import repository as repo
@@ -17,7 +18,6 @@ from services.identity.domain.codes import Budget, CodePurpose
 from services.identity.domain.errors import (
     CodeRateLimited,
     CodeTriesExhausted,
-    InvalidCredentials,
     NoPassword,
     SecureEmailProofRequired,
     SecurePhoneQuotaExceeded,
@@ -28,21 +28,27 @@ from services.identity.service_layer.codes import (
     send_code,
     verify_identity,
 )
-from services.identity.service_layer.context import IdentityContext
+from services.identity.service_layer.context import PRODUCER, IdentityContext
 from services.identity.service_layer.events import emit, publish_contacts
+from services.identity.service_layer.login import Client, checked_password
 from services.identity.service_layer.login_methods import Proof
 from services.identity.service_layer.registration import require
 from shared.events import (
     AccountStatusChanged,
     Channel,
     LoginMethodKind,
+    NotificationRequested,
     PasswordChanged,
     SecureEmailChanged,
     SecurePhoneChanged,
     Topic,
+    new_envelope,
 )
+from shared.logging import get_logger
 from shared.masking import mask_email, mask_phone
 from shared.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
 
 
 async def _login_email(conn: Any, account_id: int) -> str | None:
@@ -53,27 +59,58 @@ async def _login_email(conn: Any, account_id: int) -> str | None:
 
 
 async def change_password(
-    ctx: IdentityContext, account_id: int, current: str, new: str, *, keep_session: str
+    ctx: IdentityContext,
+    account_id: int,
+    current: str,
+    new: str,
+    *,
+    keep_session: str,
+    client: Client,
 ) -> None:
-    """PWD-2: takes effect at once; the account's other sessions end."""
+    """PWD-2: takes effect at once; the account's other sessions end. The current-password
+    check counts like a login attempt (LOGIN-2..4): a stolen session cannot guess it."""
     async with ctx.runtime.engine.connect() as conn:
         account = await repo.get_account(conn, account_id)
         email = await _login_email(conn, account_id)
     if email is None or account.password_hash is None:
         raise NoPassword("This account does not log in by email, so it has no password.")
-    if not await ctx.hasher.verify(account.password_hash, current):
-        raise InvalidCredentials("The current password is wrong.")
     check_password(new, email=email)
+
+    async def find_account() -> Any:
+        async with ctx.runtime.engine.connect() as conn:
+            return await repo.get_account(conn, account_id)
+
+    await checked_password(
+        ctx,
+        ctx.login_subject(email),
+        find_account,
+        current,
+        method="password_change",
+        client=client,
+        captcha_passed=True,
+        log_in=False,
+    )
     await _set_password(ctx, account_id, new, how="change", keep_session=keep_session)
 
 
 async def _set_password(
-    ctx: IdentityContext, account_id: int, new: str, *, how: str, keep_session: str | None
+    ctx: IdentityContext,
+    account_id: int,
+    new: str,
+    *,
+    how: str,
+    keep_session: str | None,
+    lift_lock: str | None = None,
 ) -> None:
+    """The new hash and its event; `lift_lock` (the lockout subject) after a reset."""
     hashed = await ctx.hasher.hash(new)
     async with ctx.runtime.uow() as uow:
         await repo.update_account(uow.conn, account_id, password_hash=hashed)
+        if lift_lock is not None:
+            await repo.lift_password_lock(uow.conn, account_id)
         await emit(uow, account_id, PasswordChanged(how=how, at=ctx.now()))
+    if lift_lock is not None:
+        await ctx.guard.unlock(lift_lock)
     await ctx.sessions.close_all(str(account_id), keep=keep_session)
 
 
@@ -131,7 +168,29 @@ async def reset_password(
         destination = account.secure_phone if channel is Channel.SMS else account.secure_email
     await check_code(ctx, CodePurpose.RESET_PASSWORD, destination, code)
     check_password(new, email=normalise_email(email))
-    await _set_password(ctx, account.account_id, new, how="reset", keep_session=None)
+    # LOGIN-2/3: a code from the secure channel proves the owner: the lock goes too.
+    await _set_password(
+        ctx,
+        account.account_id,
+        new,
+        how="reset",
+        keep_session=None,
+        lift_lock=ctx.login_subject(login_key(email)),
+    )
+
+
+async def unlock_password_login(ctx: IdentityContext, account_id: int, operator_id: str) -> bool:
+    """An operator lifts the account's password lock (the support route out of a lock);
+    returns whether the account has a password to unlock. Audited by the operator route."""
+    async with ctx.runtime.uow() as uow:
+        await repo.get_account(uow.conn, account_id, for_update=True)
+        email = await _login_email(uow.conn, account_id)
+        await repo.lift_password_lock(uow.conn, account_id)
+    if email is None:
+        return False
+    await ctx.guard.unlock(ctx.login_subject(email))
+    log.info("password_login_unlocked", account_id=str(account_id), operator=operator_id)
+    return True
 
 
 async def change_secure_phone(
@@ -154,17 +213,53 @@ async def change_secure_phone(
                 f"This phone already guards {limit} accounts.", details={"limit": limit}
             )
         await repo.update_account(uow.conn, account_id, secure_phone=phone)
-        await emit(
-            uow,
-            account_id,
-            SecurePhoneChanged(
-                phone_masked=mask_phone(phone),
-                previous_masked=mask_phone(account.secure_phone) if account.secure_phone else None,
-                at=ctx.now(),
-            ),
+        changed = SecurePhoneChanged(
+            phone_masked=mask_phone(phone),
+            previous_masked=mask_phone(account.secure_phone) if account.secure_phone else None,
+            at=ctx.now(),
         )
+        await emit(uow, account_id, changed)
+        if account.secure_phone and account.secure_phone != phone:
+            await _tell_old_channel(
+                uow,
+                account,
+                Channel.SMS,
+                account.secure_phone,
+                "secure_phone_changed",
+                {"phone": changed.phone_masked, "previous": changed.previous_masked or ""},
+                changed.at,
+            )
         await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
     return mask_phone(phone)
+
+
+async def _tell_old_channel(
+    uow: UnitOfWork,
+    account: Any,
+    channel: Channel,
+    destination: str,
+    message_type: str,
+    params: dict[str, str],
+    at: datetime,
+) -> None:
+    """LOGIN-8 / SEC-2 / SEC-3: the notice of a secure-channel change goes to the OLD phone
+    or email by name. The event's notice follows the contacts projection, which may already
+    hold the new one: the person who lost the channel must hear of it there."""
+    request = NotificationRequested(
+        message_type=message_type,
+        channel=channel,
+        destination=destination,
+        language=account.language,
+        params={
+            "account_id": str(account.account_id),
+            **params,
+            "at": at.strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+    await uow.emit(
+        Topic.NOTIFIER_REQUESTS,
+        new_envelope(request, producer=PRODUCER, account_id=str(account.account_id)),
+    )
 
 
 async def change_secure_email(
@@ -183,15 +278,25 @@ async def change_secure_email(
     await check_code(ctx, CodePurpose.CHANGE_SECURE_EMAIL, email, new_email_code)
     async with ctx.runtime.uow() as uow:
         await repo.update_account(uow.conn, account_id, secure_email=email)
-        await emit(
-            uow,
-            account_id,
-            SecureEmailChanged(
-                email_masked=mask_email(email),
-                previous_masked=mask_email(account.secure_email) if account.secure_email else None,
-                at=ctx.now(),
-            ),
+        email_changed = SecureEmailChanged(
+            email_masked=mask_email(email),
+            previous_masked=mask_email(account.secure_email) if account.secure_email else None,
+            at=ctx.now(),
         )
+        await emit(uow, account_id, email_changed)
+        if account.secure_email and email_key(account.secure_email) != email_key(email):
+            await _tell_old_channel(
+                uow,
+                account,
+                Channel.EMAIL,
+                account.secure_email,
+                "secure_email_changed",
+                {
+                    "email": email_changed.email_masked,
+                    "previous": email_changed.previous_masked or "",
+                },
+                email_changed.at,
+            )
         await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
     return mask_email(email)
 

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from services.identity.adapters import repository as repo
 from services.identity.domain.channels import email_key, normalise_email, normalise_mobile
 from services.identity.domain.codes import Budget, CodePurpose, number_prefix
 from services.identity.domain.errors import (
     CaptchaRequired,
     CodeExpired,
+    CodeInvalid,
     CodeRateLimited,
+    CodeTooManyTries,
     CodeTriesExhausted,
     NoSuchChannel,
 )
 from services.identity.service_layer.captcha import pass_captcha
 from services.identity.service_layer.context import PRODUCER, IdentityContext
-from shared.events import Channel, NotificationRequested, Topic, new_envelope
+from services.identity.service_layer.events import emit
+from shared.events import AccountLocked, Channel, NotificationRequested, Topic, new_envelope
 from shared.masking import mask_email, mask_phone
 
 
@@ -167,6 +172,48 @@ def secure_destination(account: Any, channel: Channel) -> str:
     return str(destination)
 
 
+async def account_subject(ctx: IdentityContext, account_id: int) -> str:
+    """The lockout subject of an account: its login email's, else one of its own."""
+    async with ctx.runtime.engine.connect() as conn:
+        email = await repo.login_email(conn, account_id)
+    return ctx.login_subject(email if email is not None else f"account:{account_id}")
+
+
 async def verify_identity(ctx: IdentityContext, account: Any, channel: Channel, code: str) -> None:
-    """LM-3 / SEC-2 / SEC-3: a fresh code sent to a secure channel proves it is the owner."""
-    await check_code(ctx, CodePurpose.VERIFY_IDENTITY, secure_destination(account, channel), code)
+    """LM-3 / SEC-2 / SEC-3: a fresh code sent to a secure channel proves it is the owner.
+
+    A wrong code counts in the account's budget of consecutive failures, shared with its
+    passwords (NIST SP 800-63B 5.2.2); once spent, codes are refused as passwords are."""
+    destination = secure_destination(account, channel)
+    subject = await account_subject(ctx, account.account_id)
+    spends = await ctx.guard.spend(subject, refuse_when_spent=True)
+    try:
+        await check_code(ctx, CodePurpose.VERIFY_IDENTITY, destination, code)
+    except CodeInvalid:
+        if spends:
+            await _record_budget_spent(ctx, account.account_id)
+        raise
+    except (CodeExpired, CodeTooManyTries, CodeTriesExhausted):
+        await ctx.guard.unspend(subject)  # nothing was compared: no guess was made
+        raise
+    await ctx.guard.settle(subject, right=True)
+
+
+async def _record_budget_spent(ctx: IdentityContext, account_id: int) -> None:
+    """The last failure the budget allowed was a code: the lock is recorded like a
+    password's (AccountLocked, kept in PostgreSQL)."""
+    now = ctx.now()
+    notify = await ctx.guard.may_notify_lock(str(account_id), ctx.settings.lock_notice_interval_s)
+    async with ctx.runtime.uow() as uow:
+        await repo.record_password_lock(uow.conn, account_id, until=None, until_reset=True)
+        await emit(
+            uow,
+            account_id,
+            AccountLocked(
+                locked_until=now + timedelta(seconds=ctx.settings.login_lock_window_s),
+                failures=ctx.guard.failure_budget,
+                at=now,
+                until_reset=True,
+                notify_owner=notify,
+            ),
+        )

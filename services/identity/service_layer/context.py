@@ -119,6 +119,9 @@ def build(runtime: Runtime) -> IdentityContext:
             captcha_after=settings.login_captcha_after,
             lock_after=settings.login_lock_after,
             lock_window_s=settings.login_lock_window_s,
+            failure_budget=settings.login_failure_budget,
+            ip_failures=settings.login_ip_failures,
+            ip_window_s=settings.login_ip_window_s,
         ),
         codes=CodeStore(
             runtime.redis,

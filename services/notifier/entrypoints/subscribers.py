@@ -121,7 +121,7 @@ def notices(event: Envelope[Any]) -> list[Notify]:
             return [
                 _notify(event, "login_anomaly", method=p.method, ip=mask_ip(p.ip), at=when(p.at))
             ]
-        case AccountLocked():
+        case AccountLocked() if p.notify_owner:
             return [
                 _notify(
                     event,

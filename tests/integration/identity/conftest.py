@@ -156,6 +156,7 @@ def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
         **UNLIMITED_CODES,
+        "login_ip_failures": 100000,  # every test logs in from 127.0.0.1
         **overrides,
     }
     return scope.settings(IdentitySettings, **values)

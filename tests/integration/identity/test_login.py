@@ -139,10 +139,15 @@ async def test_login_4_one_hundred_parallel_wrong_attempts_count_exactly_ten(
             for e in await identity.events()
             if e.account_id == account_id and isinstance(e.payload, (AccountLocked, LoginFailed))
         ]
-        return found if len(found) >= 102 else []
+        return found if len(found) >= 18 else []
 
     found = await eventually(lock_events, what="every attempt recorded")
     assert sum(isinstance(e.payload, AccountLocked) for e in found) == 1
+    failed = [e.payload for e in found if isinstance(e.payload, LoginFailed)]
+    assert [f.attempts for f in failed if f.reason == "INVALID_CREDENTIALS"] == [1] * 10
+    # LOGIN-8 summarised: the 91 refusals so far are recorded at the 1st, 2nd, 4th ... 64th.
+    locked = [f.attempts for f in failed if f.reason == "LOGIN_LOCKED"]
+    assert sorted(locked) == [1, 1, 2, 4, 8, 16, 32]
 
 
 async def test_login_4_redis_down_fails_closed_with_503(infra: Infra) -> None:
