@@ -263,7 +263,7 @@ async def test_login_3_an_operator_lifts_the_lock_with_the_operator_credential(
     assert error(missing) == "ACCOUNT_NOT_FOUND"
 
 
-@pytest.mark.identity_settings(**NO_CAPTCHA, login_lock_after=2, login_lock_window_s=1)
+@pytest.mark.identity_settings(**NO_CAPTCHA, login_lock_after=2, login_lock_window_s=3)
 async def test_login_2_lock_notices_are_rate_limited_and_refusals_summarised(
     identity: IdentityApp,
 ) -> None:
@@ -280,7 +280,7 @@ async def test_login_2_lock_notices_are_rate_limited_and_refusals_summarised(
         return error(await identity.login("ren@example.com", WRONG_PASSWORD)) != "LOGIN_LOCKED"
 
     # Each probe is a refusal until the lock ends; the first one let through fails (wrong).
-    await eventually(lock_over, timeout_s=10, interval_s=0.1, what="the first lock to end")
+    await eventually(lock_over, timeout_s=15, interval_s=0.1, what="the first lock to end")
     await fail(identity, "ren@example.com", 1)  # the second failure of a new run: locked again
     assert error(await identity.login("ren@example.com")) == "LOGIN_LOCKED"
 
