@@ -1,48 +1,68 @@
-"""Notifier throughput and latency against the local sinks, with raw Kafka as the baseline.
+"""Notifier throughput and latency against the SMS sink, next to a raw loop doing the same work.
 
-    .venv/bin/python bench/notifier_throughput.py --n 500 [--channel sms|email|mixed]
+    .venv/bin/python bench/notifier_throughput.py [--n 3000] [--concurrency 8]
+        [--rate 500 --duration 20] [--search 500,1000,1500,2000,3000] [--profile DIR]
 
-Starts its own embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), the SMS and mail
-sinks in this process and the notifier as its own OS process (`notifier-service`) against
-the local PostgreSQL and Redis, in a throw-away database. After a warm-up message (consumer
-groups joined), it publishes N NotificationRequested events (one-time codes, each to its own
-destination) and measures:
+Starts its own embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), the SMS sink as its
+own OS process (`account-center-sms-sink`) and the notifier as another (`notifier-service`,
+DELIVERY_CONCURRENCY = --concurrency) against the local PostgreSQL and Redis, in a throw-away
+database. Every event is a NotificationRequested (a one-time code by SMS, each to its own
+phone). After a warm-up message (consumer groups joined) it measures, in one run:
 
-- delivered/s: N / (last message at a sink - first publish);
-- p50/p99 latency from publishing an event to its message arriving at the sink;
-- the baseline: a plain aiokafka consumer reading the same N events from the topic;
-- the ratio baseline / notifier.
+1. closed loop: N events published at once; notifier msg/s = N / (last SMS at the sink -
+   first publish), and publish-to-delivered p50/p99;
+2. the raw loop, in this process: a plain aiokafka consumer reads the same N events and POSTs
+   one SMS per event to the same sink (httpx, one pooled client, the same concurrency), with no
+   database, inbox, outbox or template: raw msg/s, and the ratio notifier / raw (target >= 0.5);
+3. open loop: events offered at a fixed --rate for --duration seconds (publish times fixed in
+   advance, never waiting on the notifier); publish-to-delivered p50/p99 (target p99 < 50 ms);
+4. a short search over offered rates (--search, --step-s seconds each): the highest one whose
+   p99 stays under 250 ms.
 
-Not a test: pytest does not collect it. Numbers depend on the machine; see the README.
+Each figure is printed next to the baseline measured before the rework (issue 7). With
+--profile DIR, py-spy samples the notifier during phase 1 (DIR/notifier-closed-loop.txt,
+collapsed stacks) and the top frames are printed.
+
+Not a test: pytest does not collect it. Numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import json
 import os
-import statistics
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.devtools.broker import free_port, start_embedded_broker
 from shared.devtools.infra import drop_databases
-from shared.devtools.mailsink import MailSink
-from shared.devtools.smssink import SmsSink
-from shared.events import (
-    Channel,
-    NotificationRequested,
-    encode,
-    headers_of,
-    new_envelope,
-)
+from shared.events import Channel, NotificationRequested, encode, headers_of, new_envelope
 from shared.testing.services import ServiceProcess
 
 TOPIC = "notifier.requests"
+P99_CEILING_MS = 250.0
+
+# Measured before the rework (issue 7, 2 cores, embedded broker).
+BASELINE = {
+    "notifier": "88/s quiet, 43-57/s under load",
+    "raw": "532/s at 4 in flight, capped by the old sink",
+    "ratio": "0.17",
+    "closed": "p50 3,000 ms, p99 5,600 ms",
+    "faststream": "2,069/s (FastStream's published consume + validate + send)",
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -50,102 +70,236 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+@dataclass
+class Round:
+    """One batch of events and where each one went."""
+
+    offered: int
+    sent_at: dict[str, float]  # phone -> publish time
+    arrived: dict[str, float]  # phone -> time the sink received it
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [(self.arrived[p] - t) * 1000 for p, t in self.sent_at.items()]
+
+    @property
+    def rate(self) -> float:
+        return len(self.sent_at) / (max(self.arrived.values()) - min(self.sent_at.values()))
+
+    def latency(self) -> str:
+        lat = self.latencies_ms
+        return f"p50 {percentile(lat, 0.5):,.0f} ms, p99 {percentile(lat, 0.99):,.0f} ms"
+
+
+class SinkProcess:
+    """The SMS sink as its own OS process."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = Path(sys.executable).parent / "account-center-sms-sink"
+        with (log_dir / "smssink.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(command), "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+            )
+        self.client = httpx.AsyncClient(base_url=self.url, timeout=60)
+
+    async def ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if (await self.client.get("/stats")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+        raise SystemExit("the SMS sink did not start")
+
+    async def count(self) -> int:
+        stats: dict[str, int] = (await self.client.get("/stats")).json()
+        return stats["messages"]
+
+    async def arrivals(self) -> dict[str, float]:
+        messages: list[dict[str, Any]] = (await self.client.get("/messages")).json()
+        return {m["phone_number"]: m["received_at"] for m in messages}
+
+    async def reset(self) -> None:
+        await self.client.post("/control/reset")
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+        self.process.terminate()
+        self.process.wait(10)
+
+
 class Bench:
-    def __init__(self, n: int, channel: str, bootstrap: str, prefix: str) -> None:
-        self.n = n
-        self.channel = channel
+    def __init__(self, args: argparse.Namespace, bootstrap: str, prefix: str, sink: SinkProcess):
+        self.args = args
         self.bootstrap = bootstrap
         self.topic = f"{prefix}{TOPIC}"
-        self.sms = SmsSink().start()
-        self.mail = MailSink(free_port())
-        self.mail.start()
+        self.sink = sink
+        self.rounds = 0
 
-    def stop(self) -> None:
-        self.sms.stop()
-        self.mail.stop()
-
-    def arrivals(self) -> dict[str, float]:
-        got = {m.phone_number: m.received_at for m in self.sms.snapshot()}
-        got.update({to: m.received_at for m in self.mail.snapshot() for to in m.rcpt_to})
-        return got
-
-    def destination(self, tag: str, i: int) -> tuple[Channel, str]:
-        sms = self.channel == "sms" or (self.channel == "mixed" and i % 2 == 0)
-        if sms:
-            return Channel.SMS, f"+86180{tag}{i:05d}"
-        return Channel.EMAIL, f"bench{tag}.{i}@example.com"
-
-    async def publish(self, producer: AIOKafkaProducer, tag: str, count: int) -> dict[str, float]:
-        sent_at: dict[str, float] = {}
+    def events(self, count: int) -> list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
+        """(phone, key, value, headers) of `count` fresh events, built before any timing."""
+        self.rounds += 1
+        out = []
         for i in range(count):
-            channel, to = self.destination(tag, i)
+            phone = f"+861{self.rounds:02d}{i:08d}"
             event = new_envelope(
                 NotificationRequested(
                     message_type="verification_code",
-                    channel=channel,
-                    destination=to,
+                    channel=Channel.SMS,
+                    destination=phone,
                     params={"code": f"{i % 1000000:06d}", "minutes": "5"},
                 ),
                 producer="identity",  # the notifier takes requests from identity only
                 account_id=f"9{i:011d}",
             )
-            sent_at[to] = time.time()
-            await producer.send(
-                self.topic,
-                value=encode(event),
-                key=event.account_id.encode(),
-                headers=headers_of(event),
-            )
-        await producer.flush()
-        return sent_at
+            out.append((phone, event.account_id.encode(), encode(event), headers_of(event)))
+        return out
 
-    async def wait_for(self, wanted: set[str], timeout_s: float) -> dict[str, float]:
-        deadline = time.monotonic() + timeout_s
+    async def offer(self, producer: AIOKafkaProducer, count: int, rate: float | None) -> Round:
+        """Publish `count` events, at once (rate None) or each at its fixed time; then wait
+        until every one is at the sink."""
+        events = self.events(count)
+        sent_at: dict[str, float] = {}
+        pending = []
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i, (phone, key, value, headers) in enumerate(events):
+            if rate is not None:
+                delay = start + i / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            sent_at[phone] = time.time()
+            pending.append(await producer.send(self.topic, value=value, key=key, headers=headers))
+        await asyncio.gather(*pending)
+        arrived = await self.wait_for(set(sent_at))
+        return Round(count, sent_at, arrived)
+
+    async def wait_for(self, phones: set[str]) -> dict[str, float]:
+        deadline = time.monotonic() + self.args.timeout
         while time.monotonic() < deadline:
-            got = self.arrivals()
-            if wanted <= set(got):
-                return {k: got[k] for k in wanted}
-            await asyncio.sleep(0.02)
-        missing = len(wanted - set(self.arrivals()))
-        raise SystemExit(f"{missing} of {len(wanted)} messages not delivered in {timeout_s}s")
+            if await self.sink.count() >= len(phones):
+                got = await self.sink.arrivals()
+                if phones <= set(got):
+                    await self.sink.reset()
+                    return {p: got[p] for p in phones}
+            await asyncio.sleep(0.05)
+        missing = len(phones - set(await self.sink.arrivals()))
+        raise SystemExit(f"{missing} of {len(phones)} messages not delivered in time")
 
-    async def raw_consume(self, count: int) -> float:
-        """Seconds a plain aiokafka consumer takes to read `count` events of the topic."""
+    async def raw_loop(self, count: int) -> float:
+        """msg/s of aiokafka consume + one HTTP POST per event, `concurrency` in flight."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        limits = httpx.Limits(
+            max_connections=self.args.concurrency,
+            max_keepalive_connections=self.args.concurrency,
+        )
+        client = httpx.AsyncClient(limits=limits, timeout=30)
+        url = f"{self.sink.url}/sms/send"
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in partitions]
+            tps = [TopicPartition(self.topic, p) for p in await self._partitions(consumer)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
+            queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.args.concurrency * 4)
+            done = 0
+
+            async def post() -> None:
+                nonlocal done
+                while True:
+                    value = await queue.get()
+                    event = json.loads(value)
+                    body = json.dumps(
+                        {
+                            "app_id": "raw",
+                            "sign_name": "raw",
+                            "template_id": f"{event['payload']['message_type']}.zh-CN",
+                            "template_params": list(event["payload"]["params"].values()),
+                            "phone_numbers": [event["payload"]["destination"]],
+                            "client_request_id": uuid.uuid4().hex,
+                            "content": "raw",
+                        }
+                    ).encode()
+                    reply = await client.post(
+                        url, content=body, headers={"content-type": "application/json"}
+                    )
+                    reply.raise_for_status()
+                    done += 1
+                    queue.task_done()
+
+            workers = [asyncio.create_task(post()) for _ in range(self.args.concurrency)]
             started = time.monotonic()
             read = 0
             while read < count:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
-                read += sum(len(records) for records in batch.values())
-            return time.monotonic() - started
+                batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+                for records in batch.values():
+                    for record in records[: count - read]:
+                        if record.value is not None:
+                            await queue.put(record.value)
+                        read += 1
+            await queue.join()
+            elapsed = time.monotonic() - started
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            return done / elapsed
         finally:
             await consumer.stop()
+            await client.aclose()
+            await self.sink.reset()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
+        partitions = consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(self.topic) or set()
+        return set(partitions)
 
 
-async def stages(postgres: str, prefix: str, since: float) -> tuple[float, float]:
-    """From the notifier's records: how long queueing took, and queueing to the last send."""
-    import asyncpg
+def start_profile(pid: int, directory: Path, name: str, seconds: float) -> subprocess.Popen[bytes]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out = directory / f"notifier-{name}.txt"
+    return subprocess.Popen(
+        [
+            *(py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"),
+            *("--duration", str(int(seconds)), "--nonblocking", "-o", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
-    conn = await asyncpg.connect(f"{postgres}/{prefix}notifier")
-    try:
-        row = await conn.fetchrow(
-            "SELECT extract(epoch FROM max(created_at) - min(created_at)) AS queued,"
-            " extract(epoch FROM max(finished_at) - min(created_at)) AS sent"
-            " FROM deliveries WHERE created_at >= to_timestamp($1)",
-            since,
-        )
-    finally:
-        await conn.close()
-    return max(float(row["queued"] or 0), 1e-3), max(float(row["sent"] or 0), 1e-3)
+
+def summarize_profile(path: Path, top: int = 15) -> None:
+    """Self time and total time per function from py-spy's collapsed stacks."""
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f.split(" (")[0] + " " + f.split("/")[-1].rstrip(")") for f in stack.split(";")]
+        n = int(count)
+        samples += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    if not samples:
+        print("  (no samples)")
+        return
+    print(f"  {samples} samples; most self time:")
+    for frame, n in own.most_common(top):
+        print(f"    {100 * n / samples:5.1f}%  {frame}")
+    interesting = ("courier", "consumer", "outbox", "sqlalchemy", "httpx", "asyncpg", "aiokafka")
+    print("  most total time (ours and the libraries'):")
+    shown = 0
+    for frame, n in total.most_common():
+        if any(word in frame for word in interesting):
+            print(f"    {100 * n / samples:5.1f}%  {frame}")
+            shown += 1
+            if shown == top:
+                break
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -156,7 +310,9 @@ async def run(args: argparse.Namespace) -> None:
         bootstrap = broker.bootstrap_servers
     postgres = os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432")
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
-    bench = Bench(args.n, args.channel, bootstrap, prefix)
+    logs = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
+    sink = SinkProcess(logs)
+    bench = Bench(args, bootstrap, prefix, sink)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -164,52 +320,68 @@ async def run(args: argparse.Namespace) -> None:
         "DATABASE_PREFIX": prefix,
         "KAFKA_TOPIC_PREFIX": prefix,
         "REDIS_KEY_PREFIX": prefix,
-        "SMTP_PORT": str(bench.mail.port),
-        "SMS_API_URL": bench.sms.url,
+        "SMS_API_URL": f"{sink.url}/sms/send",
         "DELIVERY_CONCURRENCY": str(args.concurrency),
         "OUTBOX_POLL_INTERVAL_S": "0.1",
         "LOG_LEVEL": "WARNING",
     }
-    logs = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
     notifier = ServiceProcess("notifier", env, logs).start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1)
     try:
+        await sink.ready()
         await asyncio.to_thread(notifier.wait_ready, 90.0)
         await producer.start()
-        print(f"notifier ready (concurrency {args.concurrency}); warming up ...", flush=True)
-        warm = await bench.publish(producer, "w", 1)
-        await bench.wait_for(set(warm), 120)
+        print(f"notifier ready (DELIVERY_CONCURRENCY {args.concurrency}); logs in {logs}")
+        await bench.offer(producer, 1, None)  # warm-up: consumer groups joined
 
-        sent_at = await bench.publish(producer, "m", args.n)
-        arrived = await bench.wait_for(set(sent_at), args.timeout)
-        first_publish = min(sent_at.values())
-        last_delivery = max(arrived.values())
-        elapsed = last_delivery - first_publish
-        rate = args.n / elapsed
-        latencies = [(arrived[k] - sent_at[k]) * 1000 for k in sent_at]
-        queued_s, sent_s = await stages(postgres, prefix, first_publish)
-        raw_s = await bench.raw_consume(args.n + 1)
-        raw_rate = (args.n + 1) / raw_s
-        duplicates = bench.sms.duplicates + bench.mail.duplicates
-        delivered = len(bench.arrivals()) - 1
-        print(f"events published:            {args.n} ({args.channel})")
-        print(f"messages at the sinks:       {delivered} (duplicates dropped: {duplicates})")
-        print(f"notifier delivered/s:        {rate:,.1f}  ({elapsed:.2f} s)")
+        profile = None
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            assert notifier.process is not None
+            profile = start_profile(notifier.process.pid, args.profile, "closed-loop", 30)
+        closed = await bench.offer(producer, args.n, None)
+        if profile is not None:
+            profile.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
+            profile.wait(30)
+        raw = await bench.raw_loop(args.n + 1)
+        ratio = closed.rate / raw
+
+        print(f"open loop: {args.rate:g}/s for {args.duration:g} s ...", flush=True)
+        steady = await bench.offer(producer, int(args.rate * args.duration), args.rate)
+        search: list[tuple[float, Round]] = []
+        for rate in args.search:
+            step = await bench.offer(producer, int(rate * args.step_s), rate)
+            search.append((rate, step))
+            print(f"  offered {rate:>6,.0f}/s: {step.latency()}", flush=True)
+            if percentile(step.latencies_ms, 0.99) >= P99_CEILING_MS:
+                break
+        passing = [r for r, s in search if percentile(s.latencies_ms, 0.99) < P99_CEILING_MS]
+
+        print()
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared)")
+        print(f"{'':34}{'now':>22}   baseline (issue 7)")
         print(
-            f"publish -> delivery latency: p50 {percentile(latencies, 0.5):,.0f} ms, "
-            f"p99 {percentile(latencies, 0.99):,.0f} ms, max {max(latencies):,.0f} ms, "
-            f"mean {statistics.fmean(latencies):,.0f} ms"
+            f"{'notifier msg/s (closed, N=' + str(args.n) + ')':34}{closed.rate:>22,.1f}   "
+            f"{BASELINE['notifier']}"
         )
+        print(f"{'raw loop msg/s (same sink, same K)':34}{raw:>22,.1f}   {BASELINE['raw']}")
+        print(f"{'ratio notifier / raw':34}{ratio:>22.2f}   {BASELINE['ratio']} (target >= 0.5)")
+        print(f"{'closed-loop latency':34}{closed.latency():>22}   {BASELINE['closed']}")
         print(
-            f"  of which: events consumed and queued {args.n / queued_s:,.1f}/s, "
-            f"deliveries sent {args.n / sent_s:,.1f}/s (first queued -> last sent)"
+            f"{f'open loop {args.rate:g}/s for {args.duration:g} s':34}{steady.latency():>22}"
+            "   (target p99 < 50 ms)"
         )
-        print(f"raw aiokafka consume/s:      {raw_rate:,.1f}  ({raw_s:.3f} s for the same events)")
-        print(f"ratio raw / notifier:        {raw_rate / rate:,.1f}x")
+        best = f"{max(passing):,.0f}/s" if passing else f"< {args.search[0]:,.0f}/s"
+        tried = ", ".join(f"{r:,.0f}" for r, _ in search)
+        print(f"{'highest rate with p99 < 250 ms':34}{best:>22}   (tried {tried}/s)")
+        print(f"{'FastStream published benchmark':34}{'':>22}   {BASELINE['faststream']}")
+        if args.profile:
+            print(f"\nprofile of the notifier during the closed loop ({args.profile}):")
+            summarize_profile(args.profile / "notifier-closed-loop.txt")
     finally:
         await producer.stop()
         notifier.stop()
-        bench.stop()
+        await sink.stop()
         if broker is not None:
             broker.stop()
         await drop_databases(postgres, prefix)
@@ -217,10 +389,19 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=500, help="events to publish")
-    parser.add_argument("--channel", choices=["sms", "email", "mixed"], default="sms")
-    parser.add_argument("--concurrency", type=int, default=4, help="DELIVERY_CONCURRENCY")
+    parser.add_argument("--n", type=int, default=3000, help="events of the closed loop")
+    parser.add_argument("--concurrency", type=int, default=8, help="SMS in flight, both loops")
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop events/s")
+    parser.add_argument("--duration", type=float, default=20.0, help="open-loop seconds")
+    parser.add_argument(
+        "--search",
+        type=lambda s: [float(r) for r in s.split(",")],
+        default=[250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0],
+        help="offered rates tried, ascending, until p99 reaches 250 ms",
+    )
+    parser.add_argument("--step-s", type=float, default=5.0, help="seconds per searched rate")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -120,6 +120,27 @@ async def add_to_outbox(conn: AsyncConnection, topic: str, envelope: Envelope[An
     )
 
 
+async def add_all_to_outbox(
+    conn: AsyncConnection, topic: str, envelopes: Sequence[Envelope[Any]]
+) -> None:
+    """Queue several events in the caller's transaction, in one statement."""
+    if not envelopes:
+        return
+    await conn.execute(
+        outbox_table.insert(),
+        [
+            {
+                "event_id": envelope.event_id,
+                "topic": topic,
+                "key": envelope.account_id,
+                "value": encode(envelope),
+                "headers": {k: v.decode() for k, v in headers_of(envelope)},
+            }
+            for envelope in envelopes
+        ],
+    )
+
+
 async def add_tombstone_to_outbox(
     conn: AsyncConnection, topic: str, key: str, event_id: Any
 ) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Envelope
 from shared.inbox import claim_events
-from shared.outbox import add_to_outbox, add_tombstone_to_outbox
+from shared.outbox import add_all_to_outbox, add_to_outbox, add_tombstone_to_outbox
 
 
 class UnitOfWork:
@@ -73,6 +73,12 @@ class UnitOfWork:
         """Queue an event for the topic (unprefixed name) in this transaction."""
         await add_to_outbox(self.conn, f"{self._topic_prefix}{topic}", envelope)
         self._emitted = True
+
+    async def emit_all(self, topic: str, envelopes: Sequence[Envelope[Any]]) -> None:
+        """Queue several events for the topic in one statement (in order)."""
+        if envelopes:
+            await add_all_to_outbox(self.conn, f"{self._topic_prefix}{topic}", envelopes)
+            self._emitted = True
 
     async def emit_tombstone(self, topic: str, key: str) -> None:
         """Queue a null value for the key: erases it from a compacted topic."""

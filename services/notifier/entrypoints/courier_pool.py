@@ -1,16 +1,19 @@
 """The courier's worker pool: the notifier's background worker (NOT-3).
 
-Three tasks per process, started and stopped with the service:
+Started and stopped with the service:
 
-- the claimer claims due deliveries in batches (`DELIVERY_CLAIM_BATCH`), as many as there
-  are free sending slots (`DELIVERY_CONCURRENCY`), and starts one send task per delivery;
-- each send task calls the provider (pooled HTTP and SMTP connections) and queues its outcome;
+- the claimer claims due deliveries in batches of up to `DELIVERY_CLAIM_BATCH` and keeps up
+  to `DELIVERY_CONCURRENCY + DELIVERY_CLAIM_BATCH` of them claimed ahead of the senders, so
+  one claim transaction serves many sends;
+- `DELIVERY_CONCURRENCY` senders each take the next claimed delivery, call the provider
+  (pooled HTTP and SMTP connections) and queue the outcome;
 - the recorder commits the queued outcomes together, one transaction for all that arrived
   while the previous one committed (group commit), as soon as the first one is there.
 
-So a slow or failing provider call holds one slot, never the other accounts' messages. The
-claimer sleeps until a commit of new deliveries NOTIFYs it (PostgreSQL LISTEN), or for
+So a slow or failing provider call holds one sender, never the other accounts' messages.
+The claimer sleeps until a commit of new deliveries NOTIFYs it (PostgreSQL LISTEN), or for
 `DELIVERY_POLL_INTERVAL_S` at most (retries and expired leases come due without a NOTIFY).
+Deliveries claimed ahead when the process dies wait for their lease to run out.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ class CourierPool:
         self._courier = courier
         self._s = settings
         self._wake = asyncio.Event()
-        self._slot_free = asyncio.Event()
-        self._sending: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()
+        self._claimed: asyncio.Queue[Job] = asyncio.Queue()
+        self._busy = 0  # senders talking to a provider
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._senders: list[asyncio.Task[None]] = []
         self._stopping = False
 
     def start(self) -> None:
@@ -49,40 +54,45 @@ class CourierPool:
             asyncio.create_task(self._claim_loop(), name="courier-claimer"),
             asyncio.create_task(self._record_loop(), name="courier-recorder"),
         ]
+        self._senders = [
+            asyncio.create_task(self._send_loop(), name=f"courier-sender-{n}")
+            for n in range(self._s.delivery_concurrency)
+        ]
 
     async def stop(self) -> None:
-        """Stop claiming, let the sends in flight finish (bounded by the lease) and their
-        outcomes be recorded, then stop."""
+        """Stop claiming, send what is claimed and record the outcomes (bounded by the
+        lease), then stop."""
         self._stopping = True
         self._wake.set()
+        self._room.set()
         listener, claimer, recorder = self._tasks
         with contextlib.suppress(asyncio.CancelledError):
             await claimer
-        if self._sending:
-            await asyncio.wait(self._sending, timeout=self._s.delivery_lease_s / 2)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._s.delivery_lease_s / 2):
+                await self._claimed.join()
                 await self._outcomes.join()
-        for task in [*self._sending, listener, recorder]:
+        for task in [*self._senders, listener, recorder]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        self._tasks, self._senders = [], []
         await self._courier.aclose()
 
     def wake(self) -> None:
         """Look for due deliveries now."""
         self._wake.set()
 
-    # --- claiming ----------------------------------------------------------------------
+    # --- claiming and sending ----------------------------------------------------------
 
     async def _claim_loop(self) -> None:
         s = self._s
+        ahead = s.delivery_concurrency + s.delivery_claim_batch
         while not self._stopping:
-            room = s.delivery_concurrency - len(self._sending)
-            if room <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+            room = ahead - self._claimed.qsize() - self._busy
+            if room < min(s.delivery_claim_batch, s.delivery_concurrency):
+                self._room.clear()
+                await self._room.wait()
                 continue
             # Cleared before looking: a NOTIFY that arrives during the claim is not lost.
             self._wake.clear()
@@ -93,20 +103,22 @@ class CourierPool:
                 log.exception("courier_claim_failed")
                 jobs, handled = [], 0
             for job in jobs:
-                task = asyncio.create_task(self._send(job), name=f"courier-send-{job.delivery.id}")
-                self._sending.add(task)
-                task.add_done_callback(self._sent)
+                self._claimed.put_nowait(job)
             if handled < asked and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(s.delivery_poll_interval_s):
                         await self._wake.wait()
 
-    async def _send(self, job: Job) -> None:
-        self._outcomes.put_nowait(await self._courier.send(job))
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        self._slot_free.set()
+    async def _send_loop(self) -> None:
+        while True:
+            job = await self._claimed.get()
+            self._busy += 1
+            try:
+                self._outcomes.put_nowait(await self._courier.send(job))
+            finally:
+                self._busy -= 1
+                self._claimed.task_done()
+                self._room.set()
 
     # --- recording ---------------------------------------------------------------------
 

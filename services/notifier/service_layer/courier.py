@@ -50,7 +50,14 @@ from services.notifier.domain.templates import (
 )
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock
-from shared.events import Channel, NotificationFailed, NotificationSent, Topic, new_envelope
+from shared.events import (
+    Channel,
+    Envelope,
+    NotificationFailed,
+    NotificationSent,
+    Topic,
+    new_envelope,
+)
 from shared.logging import get_logger
 from shared.unit_of_work import UnitOfWork
 
@@ -247,42 +254,42 @@ class Courier:
                     )
             claims = {o.job.delivery.id: o.job.claim_token for o in outcomes}
             saved = {d.id for d in await repo.save_if_claimed(updated, claims)}
+            sent: list[Envelope[NotificationSent]] = []
             for d in updated:
                 if d.id not in saved:
                     # Our lease ran out and another worker took the delivery over: its
                     # outcome counts.
                     log.warning("delivery_claim_lost", delivery=str(d.id))
                 elif d.status is DeliveryStatus.SENT:
-                    await self._sent(uow, d)
+                    sent.append(self._sent(d))
                 elif d.status is DeliveryStatus.FAILED:
                     await self._failed(uow, d)
+            await uow.emit_all(Topic.NOTIFIER_EVENTS, sent)
 
-    async def _sent(self, uow: UnitOfWork, d: Delivery) -> None:
+    def _sent(self, d: Delivery) -> Envelope[NotificationSent]:
+        """The NotificationSent of a delivery just recorded as sent."""
         assert d.finished_at is not None and d.destination_masked is not None
-        await uow.emit(
-            Topic.NOTIFIER_EVENTS,
-            new_envelope(
-                NotificationSent(
-                    source_event_id=str(d.source_event_id),
-                    message_type=d.message_type,
-                    channel=d.channel,
-                    destination_masked=d.destination_masked,
-                    attempts=d.attempts,
-                    sent_at=d.finished_at,
-                ),
-                producer=PRODUCER,
-                account_id=d.account_id,
-                occurred_at=d.finished_at,
-                correlation_id=d.correlation_id,
-                causation_id=d.source_event_id,
-            ),
-        )
         log.info(
             "delivery_sent",
             delivery=str(d.id),
             type=d.message_type,
             channel=d.channel.value,
             attempts=d.attempts,
+        )
+        return new_envelope(
+            NotificationSent(
+                source_event_id=str(d.source_event_id),
+                message_type=d.message_type,
+                channel=d.channel,
+                destination_masked=d.destination_masked,
+                attempts=d.attempts,
+                sent_at=d.finished_at,
+            ),
+            producer=PRODUCER,
+            account_id=d.account_id,
+            occurred_at=d.finished_at,
+            correlation_id=d.correlation_id,
+            causation_id=d.source_event_id,
         )
 
     async def _fail(

@@ -19,7 +19,8 @@ from services.notifier.domain.routing import Category, Contacts, destination_for
 from services.notifier.domain.templates import template_language
 from shared.unit_of_work import UnitOfWork
 
-# Committing a delivery NOTIFYs the couriers of every notifier instance.
+# Committing a delivery NOTIFYs the couriers of every notifier instance (a trigger on
+# deliveries, migration 0005, names this channel).
 WAKE_CHANNEL = "notifier_deliveries"
 
 
@@ -82,36 +83,42 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
         channels = []
     # An unknown type still gets a record, which then fails loudly: nothing is dropped.
     category = kind.category if kind is not None else Category.SECURITY
-    known = await load_contacts(uow, command.account_id)
+    # A requested message names its destination and language: no contacts to read.
+    requested = command.destination is not None and command.language is not None
+    known = None if requested else await load_contacts(uow, command.account_id)
     language = command.language or (known.language if known else None)
-    created = 0
+    rows = []
     for channel in channels:
         destination = command.destination
         if destination is None and known is not None:
             destination = destination_for(category, channel, known)
-        result = await uow.conn.execute(
-            postgresql.insert(deliveries)
-            .values(
-                id=uuid.uuid4(),
-                source_event_id=command.source_event_id,
-                correlation_id=command.correlation_id,
-                channel=channel,
-                message_type=command.message_type,
-                category=category,
-                account_id=command.account_id,
-                destination=destination,
-                destination_masked=mask(channel, destination) if destination else None,
-                language=template_language(language) if language else None,
-                params=dict(command.params),
-                status=DeliveryStatus.QUEUED,
-                attempts=0,
-                next_attempt_at=sa.func.now(),
-                created_at=sa.func.now(),
-            )
-            .on_conflict_do_nothing(constraint="deliveries_once_per_channel")
-            .returning(deliveries.c.id)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "source_event_id": command.source_event_id,
+                "correlation_id": command.correlation_id,
+                "channel": channel,
+                "message_type": command.message_type,
+                "category": category,
+                "account_id": command.account_id,
+                "destination": destination,
+                "destination_masked": mask(channel, destination) if destination else None,
+                "language": template_language(language) if language else None,
+                "params": dict(command.params),
+                "status": DeliveryStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": sa.func.now(),
+                "created_at": sa.func.now(),
+            }
         )
-        created += result.first() is not None
-    if created:
-        await uow.conn.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, "")))
+    if not rows:
+        return 0
+    # The insert's trigger (migration 0005) NOTIFYs WAKE_CHANNEL at commit.
+    result = await uow.conn.execute(
+        postgresql.insert(deliveries)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="deliveries_once_per_channel")
+        .returning(deliveries.c.id)
+    )
+    created = len(result.all())
     return created
