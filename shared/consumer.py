@@ -27,6 +27,7 @@ constraint, never with the values involved (shared.redaction).
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import copy
 import dataclasses
 import inspect
@@ -50,12 +51,12 @@ from shared.kafka import send_to_dlq
 from shared.logging import get_logger
 from shared.redaction import describe_error
 from shared.settings import ServiceSettings
-from shared.tracing import caused_by, tracing
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
 EventHandler = Callable[[UnitOfWork, Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Envelope[Any]]], Awaitable[None]]
 TombstoneHandler = Callable[[UnitOfWork, str], Awaitable[None]]
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -77,12 +78,17 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
 
 
-def handled_types(handler: Callable[..., Any]) -> tuple[type[EventPayload], ...]:
-    """The payload types a handler declares: its event parameter is `Envelope[X | Y ...]`."""
+def handled_types(handler: Callable[..., Any]) -> tuple[tuple[type[EventPayload], ...], bool]:
+    """The payload types a handler declares, and whether it takes a batch: its event
+    parameter is `Envelope[X | Y ...]`, or `Sequence[Envelope[X | Y ...]]` for a handler that
+    acts on a run of consecutive events at once (one statement for many rows)."""
     params = list(inspect.signature(handler).parameters)
     if len(params) != 2:
         raise TypeError(f"{handler.__name__} must take (uow, event: Envelope[...])")
     annotation = typing.get_type_hints(handler)[params[1]]
+    batch = typing.get_origin(annotation) in (list, Sequence, collections.abc.Sequence)
+    if batch:
+        (annotation,) = typing.get_args(annotation)
     metadata = getattr(annotation, "__pydantic_generic_metadata__", None)
     if not metadata or metadata["origin"] is not Envelope or not metadata["args"]:
         raise TypeError(f"{handler.__name__}: annotate the event as Envelope[SomePayload]")
@@ -92,7 +98,7 @@ def handled_types(handler: Callable[..., Any]) -> tuple[type[EventPayload], ...]
     for payload in payloads:
         if not (isinstance(payload, type) and payload in REGISTRY.values()):
             raise TypeError(f"{handler.__name__}: {payload!r} is not a registered event type")
-    return tuple(payloads)
+    return tuple(payloads), batch
 
 
 def scrub(raw: bytes | None, secret_fields: frozenset[str]) -> tuple[bytes | None, str]:
@@ -122,8 +128,16 @@ class _Work:
 
     record: Record
     envelope: Envelope[Any] | None = None
-    handler: EventHandler | None = None
+    handler: _Handler | None = None
     tombstone: TombstoneHandler | None = None
+
+
+@dataclass(frozen=True)
+class _Handler:
+    """A handler as declared: for one event, or for a run of consecutive events."""
+
+    call: EventHandler | BatchHandler
+    batch: bool
 
 
 @dataclass
@@ -139,7 +153,7 @@ class Subscription:
 
     topic: str
     group: str
-    handlers: dict[type[EventPayload], EventHandler] = field(default_factory=dict)
+    handlers: dict[type[EventPayload], _Handler] = field(default_factory=dict)
     on_tombstone: TombstoneHandler | None = None
     # Event types acted on only from these producers; the others are dead-lettered.
     trusted: dict[type[EventPayload], frozenset[str]] = field(default_factory=dict)
@@ -209,14 +223,15 @@ class EventConsumer:
             )
         return self._subscriptions[topic]
 
-    def handle(self, *handlers: EventHandler) -> None:
+    def handle(self, *handlers: EventHandler | BatchHandler) -> None:
         """Run each handler for the event types its `event` parameter declares."""
         for handler in handlers:
-            for payload in handled_types(handler):
+            payloads, batch = handled_types(handler)
+            for payload in payloads:
                 subscription = self._subscription(payload.topic)
                 if payload in subscription.handlers:
                     raise ValueError(f"{payload.event_type} already has a handler")
-                subscription.handlers[payload] = handler
+                subscription.handlers[payload] = _Handler(handler, batch)
 
     def only_from(self, payload: type[EventPayload], producers: Iterable[str]) -> None:
         """Act on `payload` events only when their producer is one of `producers`; the rest
@@ -328,23 +343,47 @@ class EventConsumer:
         return _Work(record, envelope=envelope, handler=handler)
 
     async def _apply(self, sub: Subscription, work: Sequence[_Work]) -> None:
-        """The effects of `work`, in order, in one transaction with their inbox claims."""
+        """The effects of `work`, in order, in one transaction with their inbox claims.
+
+        A batch handler gets each run of consecutive events it handles in one call, so the
+        order of all effects is still the order read."""
         async with self._uow() as uow:
             ids = [w.envelope.event_id for w in work if w.envelope is not None]
             fresh = await uow.claim_all(sub.group, ids) if ids else set()
+            run: list[Envelope[Any]] = []
+            run_handler: _Handler | None = None
             for item in work:
+                if item.envelope is not None and item.envelope.event_id not in fresh:
+                    log.info("event_duplicate_skipped", event_id=str(item.envelope.event_id))
+                    continue
+                if item.handler is not None and item.handler == run_handler:
+                    assert item.envelope is not None
+                    fresh.discard(item.envelope.event_id)  # a repeat in the batch is one too
+                    run.append(item.envelope)
+                    continue
+                if run_handler is not None:
+                    await self._call(uow, run_handler, run)
+                    run, run_handler = [], None
                 if item.tombstone is not None:
                     assert item.record.key is not None
                     await item.tombstone(uow, item.record.key.decode())
                     continue
                 assert item.envelope is not None and item.handler is not None
-                if item.envelope.event_id not in fresh:
-                    log.info("event_duplicate_skipped", event_id=str(item.envelope.event_id))
-                    continue
-                fresh.discard(item.envelope.event_id)  # a repeat within the batch is one too
-                # What the handler emits carries the event's correlation, the event as cause.
-                with tracing(caused_by(item.envelope)):
-                    await item.handler(uow, item.envelope)
+                fresh.discard(item.envelope.event_id)
+                if item.handler.batch:
+                    run, run_handler = [item.envelope], item.handler
+                else:
+                    await self._call(uow, item.handler, [item.envelope])
+            if run_handler is not None:
+                await self._call(uow, run_handler, run)
+
+    @staticmethod
+    async def _call(uow: UnitOfWork, handler: _Handler, events: list[Envelope[Any]]) -> None:
+        if handler.batch:
+            await typing.cast(BatchHandler, handler.call)(uow, events)
+        else:
+            (event,) = events
+            await typing.cast(EventHandler, handler.call)(uow, event)
 
     async def _apply_alone(self, sub: Subscription, item: _Work) -> _DeadLetter | None:
         """One event in its own transaction, retried with backoff; a dead letter at the end."""

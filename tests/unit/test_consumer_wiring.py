@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,12 +33,16 @@ async def one(uow: UnitOfWork, event: Envelope[AccountRegistered]) -> None: ...
 async def two(uow: UnitOfWork, event: Envelope[AccountRegistered | LoginMethodBound]) -> None: ...
 
 
+async def many(uow: UnitOfWork, events: Sequence[Envelope[AccountRegistered]]) -> None: ...
+
+
 async def untyped(uow: UnitOfWork, event: Envelope[Any]) -> None: ...
 
 
 def test_a_handler_declares_the_event_types_it_takes_by_its_annotation() -> None:
-    assert handled_types(one) == (AccountRegistered,)
-    assert handled_types(two) == (AccountRegistered, LoginMethodBound)
+    assert handled_types(one) == ((AccountRegistered,), False)
+    assert handled_types(two) == ((AccountRegistered, LoginMethodBound), False)
+    assert handled_types(many) == ((AccountRegistered,), True)
     with pytest.raises(TypeError):
         handled_types(untyped)
 
