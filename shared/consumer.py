@@ -51,6 +51,7 @@ from shared.kafka import send_to_dlq
 from shared.logging import get_logger
 from shared.redaction import describe_error
 from shared.settings import ServiceSettings
+from shared.tracing import caused_by, tracing
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -379,10 +380,14 @@ class EventConsumer:
 
     @staticmethod
     async def _call(uow: UnitOfWork, handler: _Handler, events: list[Envelope[Any]]) -> None:
+        """Run a handler; what one event's handler emits carries that event as its cause
+        (shared.tracing). A batch handler that emits names each cause itself
+        (`new_envelope(..., causation=event)`): its events have many."""
         if handler.batch:
             await typing.cast(BatchHandler, handler.call)(uow, events)
-        else:
-            (event,) = events
+            return
+        (event,) = events
+        with tracing(caused_by(event)):
             await typing.cast(EventHandler, handler.call)(uow, event)
 
     async def _apply_alone(self, sub: Subscription, item: _Work) -> _DeadLetter | None:
