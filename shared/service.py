@@ -24,6 +24,7 @@ from shared.consumer import EventConsumer
 from shared.db import ensure_database, make_engine, migrate
 from shared.errors import install_error_handlers
 from shared.events import Envelope, EventPayload, Topic, payloads_on
+from shared.events.topics import dlq_name
 from shared.kafka import ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
@@ -33,6 +34,17 @@ from shared.settings import ServiceSettings
 from shared.tracing import RequestIdMiddleware
 
 log = get_logger(__name__)
+
+# What a dead-letter topic holds (contracts/README.md), for the AsyncAPI documents.
+DEAD_LETTERS = (
+    "Dead letters of {topic} written by {service}: the original key, value (any bytes) and "
+    "headers, secret payload fields replaced by *** on notifier.requests, plus the headers "
+    "dlq.reason (undecodable | invalid | unknown_type | untrusted_producer | handler_failed"
+    " | delivery_failed), dlq.error (fields and problems, never values), dlq.consumer (the "
+    "consumer group), dlq.source.topic, dlq.source.partition, dlq.source.offset, "
+    "dlq.failed_at (UTC, ISO 8601) and dlq.scrubbed (the fields replaced, if any). Replay: "
+    "produce the message again on {topic}; consumers deduplicate by event_id."
+)
 
 
 class BackgroundWorker(Protocol):
@@ -112,6 +124,14 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             description="Published through the outbox: "
             + ", ".join(p.event_type for p in payloads),
             schema=Envelope[union],
+        )
+    for consumed in consumer.topics:
+        dlq = dlq_name(f"{settings.kafka_topic_prefix}{consumed}")
+        broker.publisher(
+            dlq,
+            title=f"{settings.service_name}:{dlq}",
+            description=DEAD_LETTERS.format(topic=consumed, service=settings.service_name),
+            schema=Any,  # the original bytes: usually an envelope, maybe not JSON at all
         )
     workers = [make(runtime) for make in spec.workers]
 

@@ -106,3 +106,21 @@ def test_the_committed_documents_are_valid_under_the_official_asyncapi_parser() 
         timeout=300,
     )
     assert result.returncode == 0, f"AsyncAPI parser:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.mark.parametrize("service", sorted(SPECS))
+def test_every_consumed_topic_documents_its_dead_letter_topic_and_headers(service: str) -> None:
+    """contracts/README.md: each `<topic>.dlq` a service writes is in its document, with the
+    dlq.* headers and every reason."""
+    doc = json.loads((DOCS / f"{service}.json").read_text())
+    addresses = {channel["address"]: channel for channel in doc["channels"].values()}
+    received = [
+        resolve(doc, op["channel"]["$ref"])["address"]
+        for op in doc["operations"].values()
+        if op["action"] == "receive"
+    ]
+    for topic in received:
+        channel = addresses.get(f"{topic}.dlq")
+        assert channel is not None, f"{service}: {topic}.dlq is not documented"
+        for word in ("dlq.reason", "dlq.error", "dlq.source.offset", "unknown_type", "invalid"):
+            assert word in channel["description"], (topic, word)
