@@ -73,10 +73,25 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 SCRUBBED = "***"
 
 
+# SQLSTATE classes of a database that is unreachable or overwhelmed rather than of work that is
+# wrong: connection exception, insufficient resources, operator intervention (shutdown).
+UNREACHABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
 def is_infrastructure_error(exc: BaseException) -> bool:
+    """An error every event would meet alike: a dependency that is down (a connection refused
+    or lost, a database shutting down or out of connections, a timeout)."""
     if isinstance(exc, INFRASTRUCTURE_ERRORS):
         return True
-    return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    driver = exc.orig.__cause__ if exc.orig is not None and exc.orig.__cause__ else exc.orig
+    sqlstate = getattr(driver, "sqlstate", None)
+    return (
+        exc.connection_invalidated
+        or isinstance(driver, INFRASTRUCTURE_ERRORS)
+        or (isinstance(sqlstate, str) and sqlstate.startswith(UNREACHABLE_SQLSTATE_CLASSES))
+    )
 
 
 def handled_types(handler: Callable[..., Any]) -> tuple[tuple[type[EventPayload], ...], bool]:

@@ -8,12 +8,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Envelope
 from shared.inbox import claim_events
 from shared.outbox import add_all_to_outbox, add_to_outbox, add_tombstone_to_outbox
+from shared.redaction import describe_error
+
+
+class DatabaseUnavailable(ConnectionError):
+    """The unit of work could not get a connection to its database."""
 
 
 class UnitOfWork:
@@ -47,8 +53,19 @@ class UnitOfWork:
         return self._conn
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._engine.connect()
-        await self._conn.begin()
+        try:
+            conn = await self._engine.connect()
+        except sqlalchemy.exc.DBAPIError as exc:
+            # No connection, whatever PostgreSQL answered (refused, shutting down, not
+            # accepting connections, too many): the database is unreachable, not the work
+            # wrong. Consumers wait and re-read instead of dead-lettering (shared.consumer).
+            raise DatabaseUnavailable(describe_error(exc)) from exc
+        try:
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
         self._emitted = False
         return self
 

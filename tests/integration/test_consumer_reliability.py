@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog.testing
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from services.verification.main import spec
@@ -245,3 +246,44 @@ async def test_a_failing_event_in_a_batch_loses_and_duplicates_none_of_the_other
     assert claimed == {e.event_id for e in events}
     assert [r.value for r in dlq] == [encode(conflicting)]
     assert dict(dlq[0].headers)["dlq.reason"] == b"handler_failed"
+
+
+async def test_while_the_database_refuses_connections_events_wait_and_none_is_dead_lettered(
+    scope: Scope,
+) -> None:
+    """A dependency down is no reason to dead-letter: the consumer re-reads the batch until
+    PostgreSQL takes connections again, then every event takes effect once."""
+    settings = scope.settings(VerificationSettings, consumer_max_attempts=2)
+    events = [registered(f"9300000000{i:02d}") for i in range(5)]
+    admin = await asyncpg.connect(f"{scope.infra.postgres_dsn}/postgres")
+    name = settings.database_name
+    try:
+        async with running(spec(settings)):
+            with structlog.testing.capture_logs() as logs:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    name,
+                )
+                await publish_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC), events)
+
+                async def refused_twice() -> bool:
+                    down = [e for e in logs if e["event"] == "event_dependency_down"]
+                    return len(down) >= 2  # more tries than consumer_max_attempts allows
+
+                await eventually(refused_twice, what="the consumer meeting the refusal")
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+            async def done() -> bool:
+                return await caught_up(settings, scope)
+
+            await eventually(done, what="the waiting events committed")
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{name}")
+    try:
+        assert await db.fetchval("SELECT count(*) FROM accounts") == 5
+    finally:
+        await db.close()
+    assert await read_all(settings.kafka_bootstrap_servers, scope.topic(TOPIC) + ".dlq") == []
