@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from shared.events.topics import COMPACTED_TOPICS, Topic, dlq_name
 from shared.logging import get_logger
@@ -17,9 +20,42 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How every aiokafka client of the service connects: plain, or as its SASL user."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    password = settings.kafka_sasl_password
+    return {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": password.get_secret_value() if password else None,
+        "ssl_context": (
+            ssl.create_default_context() if settings.kafka_security_protocol == "SASL_SSL" else None
+        ),
+    }
+
+
+def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """The same for the FastStream broker (its subscribers' consumers)."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    password = settings.kafka_sasl_password
+    scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+    return scram(
+        settings.kafka_sasl_username or "",
+        password.get_secret_value() if password else "",
+        ssl_context=(
+            ssl.create_default_context() if settings.kafka_security_protocol == "SASL_SSL" else None
+        ),
+        use_ssl=settings.kafka_security_protocol == "SASL_SSL",
+    )
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     """acks=all always; the idempotent producer only where the broker supports it."""
     return AIOKafkaProducer(
+        **client_options(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         acks="all",
@@ -43,7 +79,9 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic | str]
         dlq = dlq_name(name)
         wanted[dlq] = NewTopic(dlq, 1, settings.kafka_replication_factor)
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=settings.service_name
+        **client_options(settings),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
     )
     await admin.start()
     try:

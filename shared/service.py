@@ -25,7 +25,7 @@ from shared.db import ensure_database, make_engine, migrate
 from shared.errors import install_error_handlers
 from shared.events import Envelope, EventPayload, Topic, payloads_on
 from shared.events.topics import dlq_name
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import broker_security, ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
 from shared.retention import RetentionPruner
@@ -102,6 +102,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
         client_id=settings.service_name,
         graceful_timeout=15.0,
         logger=None,

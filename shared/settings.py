@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +25,18 @@ class ServiceSettings(BaseSettings):
         description="Use the idempotent producer (on for Apache Kafka; the embedded broker "
         "refuses it).",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How the service talks to Kafka: PLAINTEXT (the embedded dev broker), "
+        "SASL_PLAINTEXT or SASL_SSL (a broker with SASL/SCRAM users and ACLs, as compose).",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*."
+    )
+    kafka_sasl_username: str | None = Field(
+        None, description="The service's Kafka user (its principal in the broker's ACLs)."
+    )
+    kafka_sasl_password: SecretStr | None = Field(None, description="That user's password.")
     kafka_topic_partitions: int = Field(3, description="Partitions of topics the service creates.")
     kafka_replication_factor: int = Field(1, description="Replication of created topics.")
     kafka_topic_prefix: str = Field("", description="Prefix of every topic name (test isolation).")
@@ -106,7 +120,15 @@ class ServiceSettings(BaseSettings):
     def refusals(self) -> list[str]:
         """Why this configuration must not serve (e.g. a committed dev-only key outside dev
         mode), one line per setting; the service refuses to start unless it is empty."""
-        return []
+        problems: list[str] = []
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            problems.append(
+                f"KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol} but "
+                "KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is not set"
+            )
+        return problems
 
     @property
     def database_name(self) -> str:

@@ -177,7 +177,7 @@ class IdentitySettings(ServiceSettings):
     def refusals(self) -> list[str]:
         """Why this configuration must not serve: a committed key or a fake outside dev
         mode, a provider without its key. Empty when it may start."""
-        problems: list[str] = []
+        problems: list[str] = super().refusals()
         providers = (
             ("IDENTITY_PROVIDER", self.identity_provider_in_use, "IDENTITY_PROVIDER_PUBLIC_KEY"),
             ("CAPTCHA_PROVIDER", self.captcha_provider_in_use, "CAPTCHA_PUBLIC_KEY"),

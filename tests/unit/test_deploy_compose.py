@@ -7,8 +7,10 @@ console scripts of pyproject.toml and each other (listeners, DSNs, ports).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -293,7 +295,7 @@ def test_kafka_bootstrap_servers_are_served_by_the_kafka_listeners(name: str) ->
 
         assert listener in listeners, f"{broker}: {listener} is advertised but not listened on"
         assert _host_port(listeners[listener])[1] == port
-        assert protocols.get(listener) == "PLAINTEXT", "the services speak plain Kafka"
+        assert protocols.get(listener) == _effective(name).kafka_security_protocol
         assert listener not in _env(broker)["KAFKA_CONTROLLER_LISTENER_NAMES"].split(",")
 
 
@@ -485,3 +487,154 @@ def test_identity_jwks_url_points_at_the_identity_service(name: str) -> None:
     assert _service_by_host(url.hostname) == "identity"
     assert url.port == _effective("identity").http_port
     assert url.path == "/.well-known/jwks.json"
+
+
+# --- Kafka: SASL/SCRAM users and per-service ACLs (issue 7 item 8) ---------------------
+
+KAFKA_ENV_EXAMPLE = DEPLOY / "kafka.env.example"
+SETUP_SCRIPT = DEPLOY / "kafka" / "setup.sh"
+ASYNCAPI = ROOT / "docs" / "asyncapi"
+INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_]+):\?[^}]*\}")
+
+
+def _kafka_env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in KAFKA_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if (match := ENV_LINE.match(line)) and not match["comment"]:
+            values[match["name"]] = match["value"].strip()
+    return values
+
+
+def _access(service: str) -> tuple[set[str], set[str]]:
+    """(topics the service writes, topics it reads), from its committed AsyncAPI document
+    (tests/contract checks the document against the code)."""
+    doc = json.loads((ASYNCAPI / f"{service}.json").read_text(encoding="utf-8"))
+    writes: set[str] = set()
+    reads: set[str] = set()
+    for operation in doc["operations"].values():
+        channel = doc["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
+        (reads if operation["action"] == "receive" else writes).add(channel["address"])
+    return writes, reads
+
+
+def _acls_granted(tmp_path: Path) -> tuple[set[tuple[str, str, str, str, str]], list[str]]:
+    """Run setup.sh with a stand-in for the admin client that records each call: the ACLs
+    granted as (user, operation, resource type, name, pattern), and the users created."""
+    calls = tmp_path / "calls"
+    recorder = tmp_path / "admin-client.sh"
+    recorder.write_text(f'#!/usr/bin/env bash\nprintf "%s\\0" "$@" >> {calls}\necho >> {calls}\n')
+    recorder.chmod(0o755)
+    passwords = {name: f"pw-{name.lower()}" for name in _kafka_env_example()}
+    subprocess.run(
+        ["bash", str(SETUP_SCRIPT)],
+        env={**os.environ, **passwords, "ADMIN_CLIENT": str(recorder)},
+        check=True,
+        capture_output=True,
+    )
+    acls: set[tuple[str, str, str, str, str]] = set()
+    users: list[str] = []
+    for line in calls.read_text().splitlines():
+        args = [a for a in line.split("\0") if a]
+        if args[0] == "kafka-configs":
+            users.append(args[args.index("--entity-name") + 1])
+            assert "SCRAM-SHA-512=[" in args[args.index("--add-config") + 1]
+            continue
+        if args[:2] == ["kafka-acls", "--list"]:
+            continue  # the script shows what it set
+        assert args[:2] == ["kafka-acls", "--add"], args
+        user = args[args.index("--allow-principal") + 1].removeprefix("User:")
+        operation = args[args.index("--operation") + 1]
+        kind = "topic" if "--topic" in args else "group"
+        name = args[args.index(f"--{kind}") + 1]
+        pattern = args[args.index("--resource-pattern-type") + 1]
+        acls.add((user, operation, kind, name, pattern))
+    return acls, users
+
+
+def test_every_kafka_listener_authenticates_and_acls_deny_by_default() -> None:
+    env = _env("kafka")
+    protocols = dict(
+        item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+
+    assert set(protocols.values()) <= {"SASL_PLAINTEXT", "SASL_SSL"}, protocols
+    assert set(protocols) == set(_kafka_map("kafka", "KAFKA_LISTENERS"))
+    assert "SCRAM-SHA-512" in env["KAFKA_SASL_ENABLED_MECHANISMS"].split(",")
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    for listener in set(protocols) - {env["KAFKA_CONTROLLER_LISTENER_NAMES"]}:
+        scram = f"KAFKA_LISTENER_NAME_{listener}_SCRAM___SHA___512_SASL_JAAS_CONFIG"
+        assert "ScramLoginModule" in env[scram], listener
+    for listener in protocols:
+        plain = env[f"KAFKA_LISTENER_NAME_{listener}_PLAIN_SASL_JAAS_CONFIG"]
+        assert 'username="admin"' in plain and "user_admin=" in plain, listener
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_logs_in_to_kafka_as_its_own_scram_user(name: str) -> None:
+    env = _env(name)
+    settings = _effective(name)
+    password = INTERPOLATION.fullmatch(env["KAFKA_SASL_PASSWORD"])
+
+    assert settings.kafka_security_protocol == "SASL_PLAINTEXT"
+    assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+    assert settings.kafka_sasl_username == name
+    assert password is not None, "the password comes from deploy/.env, never the file"
+    assert password["name"] == f"{name.upper()}_KAFKA_PASSWORD"
+    assert settings.refusals() == [] or all("KAFKA" not in p for p in settings.refusals())
+    depends_on = _service(name)["depends_on"]
+    assert depends_on["kafka-setup"]["condition"] == "service_completed_successfully"
+
+
+def test_a_sasl_service_without_its_credentials_refuses_to_start() -> None:
+    settings = VerificationSettings(kafka_security_protocol="SASL_PLAINTEXT")
+    assert any("KAFKA_SASL_USERNAME" in p for p in settings.refusals())
+
+
+def test_no_kafka_password_is_written_in_compose_and_each_has_a_line_in_the_example() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    literal = re.findall(r'password="(?!\$\{)', text) + re.findall(r"password=(?!\$\{)\w", text)
+    used = {m["name"] for m in INTERPOLATION.finditer(text)}
+    example = _kafka_env_example()
+
+    assert literal == [], "a password written in compose.yaml"
+    assert used == set(example), (sorted(used), sorted(example))
+    assert all(value == "" for value in example.values()), "no usable password is shipped"
+    assert "deploy/.env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    setup_env = _env("kafka-setup")
+    assert {INTERPOLATION.fullmatch(v)["name"] for v in setup_env.values()} == set(example)  # type: ignore[index]
+
+
+def test_the_acls_grant_each_service_exactly_what_its_asyncapi_document_says(
+    tmp_path: Path,
+) -> None:
+    """Write what it publishes and the DLQs it feeds, Read what it consumes (and its own
+    consumer groups), Create what it ensures at start: nothing more."""
+    acls, users = _acls_granted(tmp_path)
+    expected: set[tuple[str, str, str, str, str]] = set()
+    for service in SERVICES:
+        writes, reads = _access(service)
+        ensured = {t for t in writes | reads if not t.endswith(".dlq")}
+        expected |= {(service, "Write", "topic", t, "literal") for t in writes}
+        expected |= {(service, "Read", "topic", t, "literal") for t in reads}
+        expected |= {(service, "Create", "topic", t, "literal") for t in ensured}
+        expected |= {(service, "Create", "topic", f"{t}.dlq", "literal") for t in ensured}
+        expected.add((service, "Read", "group", f"{service}.", "prefixed"))
+
+    assert sorted(users) == sorted(SERVICES)
+    assert acls == expected, {"missing": expected - acls, "extra": acls - expected}
+
+
+def test_only_identity_may_write_notifier_requests(tmp_path: Path) -> None:
+    """NOT: a NotificationRequested carries a destination and a code; the notifier trusts
+    its envelope's producer because the broker lets only identity write the topic."""
+    acls, _ = _acls_granted(tmp_path)
+    writers = {
+        user
+        for user, op, kind, name, _ in acls
+        if (op, kind, name) == ("Write", "topic", "notifier.requests")
+    }
+
+    assert writers == {"identity"}
+    assert _effective("notifier").trusted_producers == "identity"  # type: ignore[attr-defined]
