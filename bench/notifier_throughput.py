@@ -259,6 +259,26 @@ class Bench:
         return set(partitions)
 
 
+async def stages(postgres: str, prefix: str, since: float) -> tuple[float, float]:
+    """From the notifier's records: events queued per second (consumer side) and deliveries
+    sent per second (courier side), first queued to last queued / last sent."""
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{postgres}/{prefix}notifier")
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n,"
+            " extract(epoch FROM max(created_at) - min(created_at)) AS queued,"
+            " extract(epoch FROM max(finished_at) - min(created_at)) AS sent"
+            " FROM deliveries WHERE created_at >= to_timestamp($1)",
+            since,
+        )
+    finally:
+        await conn.close()
+    n = float(row["n"])
+    return n / max(float(row["queued"] or 0), 1e-3), n / max(float(row["sent"] or 0), 1e-3)
+
+
 def start_profile(pid: int, directory: Path, name: str, seconds: float) -> subprocess.Popen[bytes]:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = directory / f"notifier-{name}.txt"
@@ -343,6 +363,7 @@ async def run(args: argparse.Namespace) -> None:
         if profile is not None:
             profile.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
             profile.wait(30)
+        queued_rate, sent_rate = await stages(postgres, prefix, min(closed.sent_at.values()))
         raw = await bench.raw_loop(args.n + 1)
         ratio = closed.rate / raw
 
@@ -364,6 +385,8 @@ async def run(args: argparse.Namespace) -> None:
             f"{'notifier msg/s (closed, N=' + str(args.n) + ')':34}{closed.rate:>22,.1f}   "
             f"{BASELINE['notifier']}"
         )
+        print(f"{'  of which: events queued/s':34}{queued_rate:>22,.1f}   (consumer side)")
+        print(f"{'  deliveries sent/s':34}{sent_rate:>22,.1f}   (first queued to last sent)")
         print(f"{'raw loop msg/s (same sink, same K)':34}{raw:>22,.1f}   {BASELINE['raw']}")
         print(f"{'ratio notifier / raw':34}{ratio:>22.2f}   {BASELINE['ratio']} (target >= 0.5)")
         print(f"{'closed-loop latency':34}{closed.latency():>22}   {BASELINE['closed']}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +20,9 @@ from shared.redaction import describe_error
 
 class DatabaseUnavailable(ConnectionError):
     """The unit of work could not get a connection to its database."""
+
+# Writes a unit of work's buffered rows (see UnitOfWork.buffer) on its connection.
+Flush = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
 
 
 class UnitOfWork:
@@ -42,6 +45,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._conn: AsyncConnection | None = None
         self._emitted = False
+        self._buffers: dict[str, tuple[Flush, list[Any]]] = {}
 
     def now(self) -> datetime:
         """The service's clock (injectable): the `occurred_at` of the events it emits."""
@@ -67,6 +71,7 @@ class UnitOfWork:
             raise
         self._conn = conn
         self._emitted = False
+        self._buffers = {}
         return self
 
     async def __aexit__(
@@ -75,6 +80,19 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        buffers, self._buffers = self._buffers, {}
+        if exc_type is None:
+            try:
+                for flush, items in buffers.values():
+                    if items:
+                        await flush(self.conn, items)
+            except BaseException:
+                conn, self._conn = self.conn, None
+                try:
+                    await conn.rollback()
+                finally:
+                    await conn.close()
+                raise
         conn, self._conn = self.conn, None
         try:
             if exc_type is None:
@@ -85,6 +103,14 @@ class UnitOfWork:
             await conn.close()
         if exc_type is None and self._emitted:
             self._on_commit()
+
+    def buffer(self, key: str, flush: Flush) -> list[Any]:
+        """A list of rows that `flush` writes just before the commit, all in one statement:
+        the rows the events of a consumed batch add go in one round trip, not one each.
+        The same key returns the same list within the transaction."""
+        if key not in self._buffers:
+            self._buffers[key] = (flush, [])
+        return self._buffers[key][1]
 
     async def emit(self, topic: str, envelope: Envelope[Any]) -> None:
         """Queue an event for the topic (unprefixed name) in this transaction."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.adapters.tables import contacts, deliveries
 from services.notifier.domain.catalogue import CATALOGUE, Notify
@@ -68,11 +70,13 @@ async def load_contacts(uow: UnitOfWork, account_id: str) -> Contacts | None:
     )
 
 
-async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
-    """One delivery per channel of the message; returns how many were new.
+async def queue_notification(uow: UnitOfWork, command: Notify) -> None:
+    """One delivery per channel of the message, written with the other deliveries of the
+    unit of work in one statement at its commit.
 
     The destination is resolved now when the contacts are known (so a message about an
-    account erased right after still reaches it), else when it is due.
+    account erased right after still reaches it), else when it is due. A delivery that
+    exists already (same event and channel) is left as it is.
     """
     kind = CATALOGUE.get(command.message_type)
     if command.channel is not None:
@@ -87,7 +91,7 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
     requested = command.destination is not None and command.language is not None
     known = None if requested else await load_contacts(uow, command.account_id)
     language = command.language or (known.language if known else None)
-    rows = []
+    rows = uow.buffer("notifier.deliveries", _insert_deliveries)
     for channel in channels:
         destination = command.destination
         if destination is None and known is not None:
@@ -107,18 +111,15 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> int:
                 "params": dict(command.params),
                 "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
-                "next_attempt_at": sa.func.now(),
-                "created_at": sa.func.now(),
             }
         )
-    if not rows:
-        return 0
-    # The insert's trigger (migration 0005) NOTIFYs WAKE_CHANNEL at commit.
-    result = await uow.conn.execute(
+
+
+async def _insert_deliveries(conn: AsyncConnection, rows: list[Any]) -> None:
+    # One statement; its trigger (migration 0005) NOTIFYs WAKE_CHANNEL at commit.
+    await conn.execute(
         postgresql.insert(deliveries)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="deliveries_once_per_channel")
-        .returning(deliveries.c.id)
+        .values(next_attempt_at=sa.func.now(), created_at=sa.func.now())
+        .on_conflict_do_nothing(constraint="deliveries_once_per_channel"),
+        rows,
     )
-    created = len(result.all())
-    return created
