@@ -21,6 +21,7 @@ from shared.redaction import describe_error
 class DatabaseUnavailable(ConnectionError):
     """The unit of work could not get a connection to its database."""
 
+
 # Writes a unit of work's buffered rows (see UnitOfWork.buffer) on its connection.
 Flush = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
 
