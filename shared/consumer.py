@@ -45,7 +45,14 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 
-from shared.events import REGISTRY, Envelope, EventPayload, UndecodableEvent, UnknownEventType
+from shared.events import (
+    REGISTRY,
+    Envelope,
+    EventPayload,
+    UndecodableEvent,
+    UnknownEventType,
+    is_account_id,
+)
 from shared.events.envelope import decode, payloads_on
 from shared.kafka import send_to_dlq
 from shared.logging import get_logger
@@ -336,9 +343,12 @@ class EventConsumer:
     def _read(self, sub: Subscription, record: Record) -> _Work | _DeadLetter | None:
         """What to do with one record: take effect, dead-letter it, or skip it (None)."""
         if record.value is None:
-            if sub.on_tombstone is not None and record.key is not None:
-                return _Work(record, tombstone=sub.on_tombstone)
-            return None
+            if sub.on_tombstone is None:
+                return None
+            if record.key is None or not is_account_id(record.key.decode(errors="replace")):
+                # A tombstone erases what is kept of its key: the key must be an account.
+                return _DeadLetter(record, "invalid", "tombstone key: not an account ID")
+            return _Work(record, tombstone=sub.on_tombstone)
         try:
             envelope = decode(record.value, REGISTRY)
         except (UnknownEventType, UndecodableEvent) as exc:

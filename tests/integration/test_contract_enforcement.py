@@ -280,3 +280,34 @@ async def test_a_notification_request_from_an_untrusted_producer_is_dead_lettere
         "SELECT count(*) AS n FROM deliveries WHERE account_id = $1", account
     )
     assert deliveries is not None and deliveries["n"] == 1  # the forged one never queued
+
+
+async def test_acc_1_a_tombstone_whose_key_is_not_an_account_id_is_dead_lettered(
+    notifier: Notifier,
+) -> None:
+    """ACC-1: a tombstone erases what the notifier keeps of its key, so the key must be an
+    account ID; `*` is parked as invalid, and a real account's tombstone still erases."""
+    account = new_account()
+    await notifier.publish(CONTACTS, contacts(), account)
+
+    async def learnt() -> object:
+        return await notifier.contacts_of(account)
+
+    await eventually(learnt, what="the contacts learnt")
+    await notifier.send(CONTACTS, None, "*", [])
+
+    async def parked() -> list[ConsumerRecord[bytes, bytes]]:
+        records = await read_all(
+            notifier.scope.infra.kafka, notifier.scope.topic(CONTACTS) + ".dlq"
+        )
+        return [r for r in records if r.key == b"*"]
+
+    (record,) = await eventually(parked, what="the bad tombstone parked")
+    assert dict(record.headers)["dlq.reason"] == b"invalid"
+    assert record.value is None
+    await notifier.send(CONTACTS, None, account, [])
+
+    async def erased() -> bool:
+        return await notifier.contacts_of(account) is None
+
+    await eventually(erased, what="the account's contacts erased")
