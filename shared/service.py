@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from shared import health
 from shared.auth import TokenVerifier
+from shared.body_limit import BodySizeLimit
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer
 from shared.db import ensure_database, make_engine, migrate
@@ -188,6 +189,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.broker = broker
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     install_error_handlers(app)
     # Outermost but for the error middleware: every response, refusals included, names the
     # correlation id its events carry.

@@ -17,6 +17,10 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(8000, description="Port the HTTP API listens on.")
 
+    http_max_body_bytes: int = Field(
+        65536, description="Largest request body accepted; larger ones are answered 413."
+    )
+
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
     )

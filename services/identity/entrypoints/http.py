@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictBool
 
 from services.identity.adapters import repository as repo
 from services.identity.domain.codes import CodePurpose
@@ -21,12 +21,31 @@ from services.identity.service_layer.codes import secure_destination, send_code
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.registration import Registration, register
 from shared.auth import Caller
-from shared.errors import AppError
+from shared.errors import AppError, error_responses
 from shared.events import Channel, LoginMethodKind
+from shared.inputs import ACCOUNT_ID_PATTERN
+from shared.inputs import RequestModel as BaseModel
 from shared.masking import mask_email, mask_phone
 from shared.operators import Operator, require_operator
 
-router = APIRouter(prefix="/v1")
+# Every refusal has the shared error shape; documented so clients (and the schemathesis run)
+# can rely on it.
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 423, 429, 503)
+router = APIRouter(prefix="/v1", responses=ERRORS)
+
+# Length caps of the fields (ASVS 5.1.4): generous for people, small for the outbox, Redis
+# and argon2. The domain rules (PWD-1's 20, PRJ-1's 64/500) stay the tighter checks.
+EMAIL = 254  # RFC 5321's longest forward path
+PHONE = 32
+CODE = 16
+PASSWORD = 128
+ASSERTION = 8192
+TICKET = 4096
+DEVICE = 128
+LANGUAGE = 16
+NAME = 256
+DESCRIPTION = 2000
+IDENTIFIER = 128
 
 # --- request and reply shapes ------------------------------------------------------------
 
@@ -35,7 +54,7 @@ class ProofIn(BaseModel):
     """PROT-2: a verify_identity code from the secure phone (sms) or secure email (email)."""
 
     channel: Channel = Field(description="sms or email.")
-    code: str = Field(description="The 6-digit code.", examples=["123456"])
+    code: str = Field(max_length=CODE, description="The 6-digit code.", examples=["123456"])
 
     def proof(self) -> method_cases.Proof:
         return method_cases.Proof(self.channel, self.code)
@@ -43,13 +62,23 @@ class ProofIn(BaseModel):
 
 class RegisterIn(BaseModel):
     method: LoginMethodKind = Field(description="Registration method (REG-1).")
-    phone: str = Field(description="Secure phone (REG-3).", examples=["+8618112341234"])
-    phone_code: str = Field(description="Code sent to the phone (purpose register).")
-    language: str = Field(default="zh-CN", description="zh-CN or en.")
-    email: str | None = Field(default=None, description="Email registration: the email.")
-    password: str | None = Field(default=None, description="Email registration: the password.")
-    email_code: str | None = Field(default=None, description="Code sent to the email.")
-    assertion: str | None = Field(default=None, description="Third-party: the signed assertion.")
+    phone: str = Field(
+        max_length=PHONE, description="Secure phone (REG-3).", examples=["+8618112341234"]
+    )
+    phone_code: str = Field(max_length=CODE, description="Code sent to the phone (register).")
+    language: str = Field(default="zh-CN", max_length=LANGUAGE, description="zh-CN or en.")
+    email: str | None = Field(
+        default=None, max_length=EMAIL, description="Email registration: the email."
+    )
+    password: str | None = Field(
+        default=None, max_length=PASSWORD, description="Email registration: the password."
+    )
+    email_code: str | None = Field(
+        default=None, max_length=CODE, description="Code sent to the email."
+    )
+    assertion: str | None = Field(
+        default=None, max_length=ASSERTION, description="Third-party: the signed assertion."
+    )
 
 
 class ChannelIn(BaseModel):
@@ -66,21 +95,33 @@ class CodeIn(BaseModel):
         "message_phone",
     ]
     channel: Channel
-    destination: str = Field(description="Mobile phone (any format; stored E.164) or email.")
-    language: str = Field(default="zh-CN")
+    destination: str = Field(
+        max_length=EMAIL, description="Mobile phone (any format; stored E.164) or email."
+    )
+    language: str = Field(default="zh-CN", max_length=LANGUAGE, description="zh-CN or en.")
     captcha_ticket: str | None = Field(
-        default=None, description="CODE-2: a solved captcha (required)."
+        default=None, max_length=TICKET, description="CODE-2: a solved captcha (required)."
     )
 
 
 class LoginIn(BaseModel):
     method: Literal["password", "wechat", "qq", "wecom", "official_account"]
-    email: str | None = None
-    password: str | None = None
-    captcha_ticket: str | None = Field(default=None, description="LOGIN-1: after 3 wrong a day.")
-    assertion: str | None = None
-    account_id: str | None = Field(default=None, description="Which account, when several.")
-    device_id: str | None = Field(default=None, description="The client's device id.")
+    email: str | None = Field(default=None, max_length=EMAIL)
+    password: str | None = Field(default=None, max_length=PASSWORD)
+    captcha_ticket: str | None = Field(
+        default=None, max_length=TICKET, description="LOGIN-1: after 3 wrong a day."
+    )
+    assertion: str | None = Field(default=None, max_length=ASSERTION)
+    account_id: str | None = Field(
+        default=None,
+        pattern=ACCOUNT_ID_PATTERN,
+        max_length=18,
+        description="Which account, when several.",
+        examples=["100000000001"],
+    )
+    device_id: str | None = Field(
+        default=None, max_length=DEVICE, description="The client's device id."
+    )
 
 
 class RefreshIn(BaseModel):
@@ -92,57 +133,61 @@ class RefreshIn(BaseModel):
 class BindIn(BaseModel):
     kind: LoginMethodKind
     verification: ProofIn
-    assertion: str | None = None
-    email: str | None = None
-    password: str | None = None
-    email_code: str | None = None
+    assertion: str | None = Field(default=None, max_length=ASSERTION)
+    email: str | None = Field(default=None, max_length=EMAIL)
+    password: str | None = Field(default=None, max_length=PASSWORD)
+    email_code: str | None = Field(default=None, max_length=CODE)
 
 
 class PasswordChangeIn(BaseModel):
-    current_password: str
-    new_password: str
+    current_password: str = Field(max_length=PASSWORD)
+    new_password: str = Field(max_length=PASSWORD)
 
 
 class ResetRequestIn(BaseModel):
-    email: str
+    email: str = Field(max_length=EMAIL)
     channel: Channel = Channel.SMS
 
 
 class ResetConfirmIn(BaseModel):
-    email: str
+    email: str = Field(max_length=EMAIL)
     channel: Channel = Channel.SMS
-    code: str
-    new_password: str
+    code: str = Field(max_length=CODE)
+    new_password: str = Field(max_length=PASSWORD)
 
 
 class SecurePhoneIn(BaseModel):
     verification: ProofIn
-    new_phone: str
-    new_phone_code: str
+    new_phone: str = Field(max_length=PHONE)
+    new_phone_code: str = Field(max_length=CODE)
 
 
 class SecureEmailIn(BaseModel):
     verification: ProofIn
-    new_email: str
-    new_email_code: str
+    new_email: str = Field(max_length=EMAIL)
+    new_email_code: str = Field(max_length=CODE)
 
 
 class ProfileIn(BaseModel):
-    nickname: str | None = None
-    language: str | None = None
-    contact_email: str | None = None
+    nickname: str | None = Field(default=None, max_length=NAME)
+    language: str | None = Field(default=None, max_length=LANGUAGE)
+    contact_email: str | None = Field(default=None, max_length=EMAIL)
     contact_email_code: str | None = Field(
-        default=None, description="Code sent to the new contact email (purpose contact_email)."
+        default=None,
+        max_length=CODE,
+        description="Code sent to the new contact email (purpose contact_email).",
     )
-    message_phone: str | None = None
+    message_phone: str | None = Field(default=None, max_length=PHONE)
     message_phone_code: str | None = Field(
-        default=None, description="Code sent to the new message phone (purpose message_phone)."
+        default=None,
+        max_length=CODE,
+        description="Code sent to the new message phone (purpose message_phone).",
     )
 
 
 class ProjectIn(BaseModel):
-    name: str = Field(examples=["web-shop"])
-    description: str = ""
+    name: str = Field(max_length=NAME, examples=["web-shop"])
+    description: str = Field(default="", max_length=DESCRIPTION)
 
 
 def project_view(row: Any) -> dict[str, Any]:
@@ -502,17 +547,23 @@ async def enable_project(
 
 # --- dev mode: the fake providers ----------------------------------------------------------
 
-dev_router = APIRouter(prefix="/v1/dev", tags=["dev"])
+dev_router = APIRouter(prefix="/v1/dev", tags=["dev"], responses=ERRORS)
 
 
 class AssertionIn(BaseModel):
     kind: LoginMethodKind
-    unionid: str | None = Field(default=None, description="WeChat: the person's UnionID.")
-    openid: str | None = None
-    app_id: str | None = Field(default=None, description="Official Account / Mini Program app id.")
+    unionid: str | None = Field(
+        default=None, max_length=IDENTIFIER, description="WeChat: the person's UnionID."
+    )
+    openid: str | None = Field(default=None, max_length=IDENTIFIER)
+    app_id: str | None = Field(
+        default=None, max_length=IDENTIFIER, description="Official Account / Mini Program app id."
+    )
     subtype: Literal["official_account", "mini_program"] | None = None
-    permissions: list[str] | None = None
-    revoked: bool = False
+    permissions: list[Annotated[str, Field(max_length=IDENTIFIER)]] | None = Field(
+        default=None, max_length=16
+    )
+    revoked: StrictBool = False
 
 
 @dev_router.post("/assertions", status_code=201)
@@ -535,6 +586,7 @@ async def mint_assertion(
 
 class CaptchaTicketIn(BaseModel):
     identifier: str = Field(
+        max_length=EMAIL,
         description="Whom the captcha is solved for: the login email (the ticket is bound "
         "to it and passes once).",
         examples=["alice@example.com"],

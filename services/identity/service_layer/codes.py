@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.identity.adapters import repository as repo
+from services.identity.domain.accounts import check_language
 from services.identity.domain.channels import email_key, normalise_email, normalise_mobile
 from services.identity.domain.codes import Budget, CodePurpose, number_prefix
 from services.identity.domain.errors import (
@@ -100,6 +101,7 @@ async def request_code(ctx: IdentityContext, request: CodeRequest) -> dict[str, 
     """CODE-1..3 for a new destination: valid input, a captcha, then every send budget."""
     if request.purpose not in NEW_DESTINATION_PURPOSES:
         raise ValueError(f"{request.purpose} codes go to an account's own secure channel")
+    language = check_language(request.language)  # the template's language, never free text
     destination = normalise_destination(request.channel, request.destination)
     await pass_code_captcha(ctx, request.captcha, request.channel, destination)
     return await send_code(
@@ -107,7 +109,7 @@ async def request_code(ctx: IdentityContext, request: CodeRequest) -> dict[str, 
         request.purpose,
         request.channel,
         destination,
-        language=request.language,
+        language=language,
         budgets=new_destination_budgets(ctx, request.channel, destination, request.client_ip),
     )
 

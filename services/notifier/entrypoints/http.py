@@ -10,11 +10,15 @@ from pydantic import BaseModel, Field
 
 from services.notifier.domain.delivery import DeliveryStatus
 from services.notifier.service_layer.audit import DeliveryQuery, list_deliveries
+from shared.errors import error_responses
 from shared.events import Channel
+from shared.inputs import CleanText, IsoDateTime
 from shared.operators import Operator, require_operator
 from shared.runtime import Runtime, get_runtime
 
-router = APIRouter(prefix="/v1/operator", tags=["operator"])
+router = APIRouter(
+    prefix="/v1/operator", tags=["operator"], responses=error_responses(401, 413, 422, 503)
+)
 
 
 class DeliveryRecord(BaseModel):
@@ -45,11 +49,15 @@ class DeliveryList(BaseModel):
 
 @router.get("/deliveries", response_model=DeliveryList)
 async def get_deliveries(
-    account_id: str | None = Query(default=None, description="Only this account's records."),
-    message_type: str | None = Query(default=None, description="Only this message type."),
+    account_id: CleanText | None = Query(
+        default=None, max_length=32, description="Only this account's records."
+    ),
+    message_type: CleanText | None = Query(
+        default=None, max_length=64, description="Only this message type."
+    ),
     status: DeliveryStatus | None = Query(default=None, description="Only records in this status."),
-    since: datetime | None = Query(default=None, description="Queued at or after (ISO 8601)."),
-    until: datetime | None = Query(default=None, description="Queued before (ISO 8601)."),
+    since: IsoDateTime | None = Query(default=None, description="Queued at or after (ISO 8601)."),
+    until: IsoDateTime | None = Query(default=None, description="Queued before (ISO 8601)."),
     limit: int = Query(default=100, ge=1, le=1000, description="Most records returned."),
     operator: Operator = Depends(require_operator),
     runtime: Runtime = Depends(get_runtime),
