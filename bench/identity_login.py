@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher, Type
@@ -72,6 +78,134 @@ async def redis_rtt(url: str, rounds: int = 2000) -> float:
     return statistics.median(samples)
 
 
+class KeepAliveClient:
+    """POSTs JSON over a pool of keep-alive HTTP/1.1 connections, in a few lines of asyncio.
+    The logins are sent with it rather than httpx, whose ~2 ms of CPU per request (measured
+    with --profile) is spent on the same two cores as the service being measured."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._host, self._port = host, port
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, body: bytes) -> int:
+        """The response's status code (its body is read and dropped)."""
+        reader, writer = (
+            self._idle.pop()
+            if self._idle
+            else await asyncio.open_connection(self._host, self._port)
+        )
+        writer.write(
+            b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (path.encode(), self._host.encode(), len(body), body)
+        )
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        self._idle.append((reader, writer))
+        return status
+
+    async def aclose(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_pids(postgres_dsn: str, database: str) -> list[int]:
+    """The PostgreSQL server processes serving the database's connections (same machine)."""
+    conn = await asyncpg.connect(f"{postgres_dsn}/{database}")
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+        return [row["pid"] for row in rows]
+    finally:
+        await conn.close()
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the processes that serve a login, over the measured phase."""
+
+    pids: dict[str, list[int]]
+    start: dict[int, float]
+
+    @classmethod
+    def begin(cls, pids: dict[str, list[int]]) -> CpuMeter:
+        return cls(pids, {pid: cpu_s(pid) for group in pids.values() for pid in group})
+
+    def used(self, pids: dict[str, list[int]]) -> dict[str, float]:
+        return {
+            name: sum(cpu_s(pid) - self.start.get(pid, 0.0) for pid in group)
+            for name, group in pids.items()
+        }
+
+
+def argon2_cpu_ms(settings: IdentitySettings, rounds: int = 20) -> float:
+    """CPU milliseconds of one argon2id verification with the service's parameters."""
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        type=Type.ID,
+    )
+    stored = hasher.hash(TEST_PASSWORD)
+    start = time.thread_time()
+    for _ in range(rounds):
+        hasher.verify(stored, TEST_PASSWORD)
+    return (time.thread_time() - start) * 1000 / rounds
+
+
+def start_profilers(directory: Path, service: ServiceProcess) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the identity process and on this benchmark's own client (collapsed stacks,
+    idle frames left out): where the CPU of the measured logins goes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).parent / "py-spy"
+    assert service.process is not None
+    targets = {"identity": service.process.pid, "client": os.getpid()}
+    return [
+        subprocess.Popen(
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--threads",
+                "--gil",  # only samples holding the GIL: the Python CPU (argon2 releases it)
+                "--output",
+                str(directory / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in targets.items()
+    ]
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    for profiler in profilers:
+        profiler.wait(timeout=30)
+
+
 async def run(args: argparse.Namespace) -> None:
     broker = None
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -111,27 +245,43 @@ async def run(args: argparse.Namespace) -> None:
             latencies: list[float] = []
             failures = 0
             gate = asyncio.Semaphore(args.concurrency)
+            bodies = [
+                json.dumps(
+                    {"method": "password", "email": email, "password": TEST_PASSWORD}
+                ).encode()
+                for email in emails
+            ]
+            logins = KeepAliveClient("127.0.0.1", service.port)
 
             async def one(i: int) -> None:
                 nonlocal failures
                 async with gate:
                     start = time.perf_counter()
-                    reply = await client.post(
-                        "/v1/sessions",
-                        json={
-                            "method": "password",
-                            "email": emails[i % len(emails)],
-                            "password": TEST_PASSWORD,
-                        },
-                    )
+                    status = await logins.post("/v1/sessions", bodies[i % len(bodies)])
                     latencies.append(time.perf_counter() - start)
-                    failures += reply.status_code != 201
+                    failures += status != 201
 
             await asyncio.gather(*(one(i) for i in range(min(args.concurrency, 8))))  # warm up
             latencies.clear()
+            profilers = start_profilers(args.profile, service) if args.profile else []
+            assert service.process is not None
+            database = f"{scope.prefix}identity"
+            pids = {
+                "identity": [service.process.pid],
+                "postgres": await backend_pids(infra.postgres_dsn, database),
+                "broker": [broker.process.pid] if broker is not None else [],
+                "client": [os.getpid()],
+            }
+            meter = CpuMeter.begin(pids)
             started = time.perf_counter()
             await asyncio.gather(*(one(i) for i in range(args.logins)))
             elapsed = time.perf_counter() - started
+            pids["postgres"] = sorted(
+                {*pids["postgres"], *await backend_pids(infra.postgres_dsn, database)}
+            )
+            cpu = meter.used(pids)
+            stop_profilers(profilers)
+            await logins.aclose()
     finally:
         service.stop()
         if broker is not None:
@@ -156,6 +306,18 @@ async def run(args: argparse.Namespace) -> None:
     print(f"argon2id verify, {cores} threads: {all_threads:8.1f} /s")
     print(f"redis PING round trip     : {rtt * 1e6:8.0f} us (median)")
     print(f"logins / argon2 ceiling   : {rate / all_threads:8.2f}  (1.00 = all time in argon2)")
+    argon2_ms = argon2_cpu_ms(settings)
+    per_login = {name: seconds * 1000 / args.logins for name, seconds in cpu.items()}
+    print(
+        "CPU per login (ms)        : "
+        + "  ".join(f"{name} {ms:.1f}" for name, ms in per_login.items())
+        + f"  (one argon2id verify: {argon2_ms:.1f})"
+    )
+    other = sum(per_login.values()) - argon2_ms
+    print(
+        f"CPU per login besides argon2: {other:5.1f} ms -> at most "
+        f"{argon2_ms / (argon2_ms + other):.2f} of the argon2 ceiling on a machine of our own"
+    )
 
 
 def main() -> None:
@@ -163,6 +325,12 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory for py-spy profiles (collapsed stacks) of identity and of the client "
+        "during the measured logins (pip install py-spy)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fastapi import Header, Request
 
 from shared.errors import AppError
-from shared.runtime import get_runtime
+from shared.runtime import runtime_of
 
 ISSUER = "account-center-identity"
 AUDIENCE = "account-center"
@@ -301,6 +301,6 @@ async def require_caller(
 ) -> Caller:
     """FastAPI dependency of every service but identity: the caller of a valid access token,
     verified offline with identity's keys (Runtime.tokens); 401 otherwise."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     assert runtime.tokens is not None, "create_app wires the token verifier"
     return await runtime.tokens.verify(bearer_token(authorization))

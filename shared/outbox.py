@@ -107,16 +107,22 @@ def park_reason(exc: BaseException) -> str | None:
     return None
 
 
+_INSERT = outbox_table.insert()
+
+
 async def add_to_outbox(conn: AsyncConnection, topic: str, envelope: Envelope[Any]) -> None:
     """Queue an event in the caller's transaction."""
+    # One statement object, values as parameters: SQLAlchemy reuses its compiled form
+    # without building a new statement and cache key per event.
     await conn.execute(
-        outbox_table.insert().values(
-            event_id=envelope.event_id,
-            topic=topic,
-            key=envelope.account_id,
-            value=encode(envelope),
-            headers={k: v.decode() for k, v in headers_of(envelope)},
-        )
+        _INSERT,
+        {
+            "event_id": envelope.event_id,
+            "topic": topic,
+            "key": envelope.account_id,
+            "value": encode(envelope),
+            "headers": {k: v.decode() for k, v in headers_of(envelope)},
+        },
     )
 
 

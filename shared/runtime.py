@@ -55,7 +55,13 @@ class Runtime:
         return self.settings.redis_key_prefix + ":".join(str(p) for p in parts)
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the service's runtime."""
+def runtime_of(request: Request) -> Runtime:
+    """The service's runtime, from the app serving the request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service's runtime (async: FastAPI runs a plain def dependency
+    in a worker thread, a thread hop on every request)."""
+    return runtime_of(request)

@@ -92,6 +92,20 @@ async def accounts_with(conn: AsyncConnection, kind: LoginMethodKind, identifier
     return [int(row[0]) for row in result.all()]
 
 
+async def first_account_with(
+    conn: AsyncConnection, kind: LoginMethodKind, identifier: str
+) -> Row | None:
+    """The account (lowest id) the identity is bound to, in one statement."""
+    result = await conn.execute(
+        sa.select(accounts)
+        .join(login_methods, login_methods.c.account_id == accounts.c.account_id)
+        .where(login_methods.c.kind == kind.value, login_methods.c.identifier == identifier)
+        .order_by(accounts.c.account_id)
+        .limit(1)
+    )
+    return result.first()
+
+
 async def bind_method(
     conn: AsyncConnection,
     account_id: int,

@@ -11,7 +11,7 @@ from shared.auth import Caller, bearer_token
 from shared.runtime import Runtime, get_runtime
 
 
-def context(runtime: Runtime = Depends(get_runtime)) -> IdentityContext:
+async def context(runtime: Runtime = Depends(get_runtime)) -> IdentityContext:
     return identity_context(runtime)
 
 

@@ -193,8 +193,7 @@ async def _open_session(ctx: IdentityContext, account_id: int) -> LoggedIn:
 
 async def _account_by_email(ctx: IdentityContext, key: str) -> Any:
     async with ctx.runtime.engine.connect() as conn:
-        ids = await repo.accounts_with(conn, LoginMethodKind.EMAIL, key)
-        return await repo.get_account(conn, ids[0]) if ids else None
+        return await repo.first_account_with(conn, LoginMethodKind.EMAIL, key)
 
 
 Refusal = LoginLocked | LoginLockedUntilReset
