@@ -25,10 +25,12 @@ from services.identity.domain.errors import (
 from services.identity.domain.passwords import check_password
 from services.identity.service_layer.codes import (
     check_code,
+    check_decoy_code,
     send_code,
     verify_identity,
 )
 from services.identity.service_layer.context import PRODUCER, IdentityContext
+from services.identity.service_layer.decoys import NO_ACCOUNT
 from services.identity.service_layer.events import emit, publish_contacts
 from services.identity.service_layer.login import Client, checked_password
 from services.identity.service_layer.login_methods import Proof
@@ -114,10 +116,13 @@ async def _set_password(
     await ctx.sessions.close_all(str(account_id), keep=keep_session)
 
 
-async def _account_for_reset(ctx: IdentityContext, email: str) -> Any:
+async def _reset_target(ctx: IdentityContext, key: str, channel: Channel) -> tuple[Any, str | None]:
+    """The account of a login email and its secure channel of that kind, either maybe None."""
     async with ctx.runtime.engine.connect() as conn:
-        ids = await repo.accounts_with(conn, LoginMethodKind.EMAIL, login_key(email))
-        return await repo.get_account(conn, ids[0]) if ids else None
+        account = await repo.first_account_with(conn, LoginMethodKind.EMAIL, key)
+    if account is None:
+        return None, None
+    return account, account.secure_phone if channel is Channel.SMS else account.secure_email
 
 
 def reset_budgets(ctx: IdentityContext, key: str, client_ip: str | None) -> list[Budget]:
@@ -134,25 +139,22 @@ async def request_password_reset(
     ctx: IdentityContext, email: str, channel: Channel, *, client_ip: str | None = None
 ) -> None:
     """PWD-3: a code to the secure phone or email. Every refusal a caller can see (bad input,
-    the client's and the email's budgets) comes before the account is looked up, so the
-    answer is the same whether the email is known; the destination's own budget (shared by
-    the accounts a phone guards) refuses silently."""
+    the client's and the email's budgets) comes before the account is looked up, and an
+    unknown email (or an account without a secure channel of that kind) gets a decoy code
+    that is issued and queued like a real one and then discarded: same answer, same work.
+    The secure channel's own budget (shared by the accounts a phone guards) refuses silently."""
     key = login_key(email)
     await ctx.codes.spend(reset_budgets(ctx, key, client_ip))
-    account = await _account_for_reset(ctx, email)
-    destination = None
-    if account is not None:
-        destination = account.secure_phone if channel is Channel.SMS else account.secure_email
-    if destination is None:  # no such account, or none of its secure channels of that kind
-        return
+    account, destination = await _reset_target(ctx, key, channel)
     try:
         await send_code(
             ctx,
             CodePurpose.RESET_PASSWORD,
             channel,
-            destination,
-            language=account.language,
-            account_id=str(account.account_id),
+            destination or key,
+            language=account.language if account is not None else "zh-CN",
+            account_id=str(account.account_id if account is not None else NO_ACCOUNT),
+            decoy_for=key if destination is None else None,
         )
     except (CodeRateLimited, CodeTriesExhausted):
         return
@@ -161,13 +163,14 @@ async def request_password_reset(
 async def reset_password(
     ctx: IdentityContext, email: str, channel: Channel, code: str, new: str
 ) -> None:
-    """PWD-3: the code proves the secure channel; every session ends."""
-    account = await _account_for_reset(ctx, email)
-    destination = None
-    if account is not None:
-        destination = account.secure_phone if channel is Channel.SMS else account.secure_email
+    """PWD-3: the code proves the secure channel; every session ends. An unknown email is
+    checked against its decoy code: the same tries, the same answers."""
+    key = login_key(email)
+    check_password(new, email=normalise_email(email))  # input first: nothing counted before
+    account, destination = await _reset_target(ctx, key, channel)
+    if account is None or destination is None:
+        await check_decoy_code(ctx, CodePurpose.RESET_PASSWORD, channel, key, code)
     await check_code(ctx, CodePurpose.RESET_PASSWORD, destination, code)
-    check_password(new, email=normalise_email(email))
     # LOGIN-2/3: a code from the secure channel proves the owner: the lock goes too.
     await _set_password(
         ctx,
@@ -175,7 +178,7 @@ async def reset_password(
         new,
         how="reset",
         keep_session=None,
-        lift_lock=ctx.login_subject(login_key(email)),
+        lift_lock=ctx.login_subject(key),
     )
 
 

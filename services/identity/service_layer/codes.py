@@ -26,6 +26,11 @@ from services.identity.domain.errors import (
 )
 from services.identity.service_layer.captcha import pass_captcha
 from services.identity.service_layer.context import PRODUCER, IdentityContext
+from services.identity.service_layer.decoys import (
+    DECOY_DESTINATION,
+    decoy_code_key,
+    writes_kept_unless,
+)
 from services.identity.service_layer.events import emit
 from shared.events import AccountLocked, Channel, NotificationRequested, Topic, new_envelope
 from shared.masking import mask_email, mask_phone
@@ -123,12 +128,18 @@ async def send_code(
     language: str = "zh-CN",
     account_id: str = "",
     budgets: Sequence[Budget] = (),
+    decoy_for: str | None = None,
 ) -> dict[str, Any]:
     """Spend the send budgets, issue a code (rate-limited per destination and purpose class)
-    and queue its delivery; a refused code gives the budgets back."""
+    and queue its delivery; a refused code gives the budgets back.
+
+    `decoy_for` (a login key): nobody is there to receive it, so do the same work and throw
+    the delivery away; the code is kept under the decoy's own key, where a confirmation for
+    the same login key finds it (and answers exactly as for a real code)."""
     await ctx.codes.spend(budgets)
+    stored_as = code_key(destination) if decoy_for is None else decoy_code_key(channel, decoy_for)
     try:
-        code = await ctx.codes.issue(purpose.value, code_key(destination))
+        code = await ctx.codes.issue(purpose.value, stored_as)
     except (CodeRateLimited, CodeTriesExhausted):
         await ctx.codes.refund(budgets)
         raise
@@ -136,11 +147,11 @@ async def send_code(
     request = NotificationRequested(
         message_type="verification_code",
         channel=channel,
-        destination=destination,
+        destination=destination if decoy_for is None else DECOY_DESTINATION[channel],
         language=language,
         params={"code": code, "minutes": str(minutes), "purpose": purpose.value},
     )
-    async with ctx.runtime.uow() as uow:
+    async with ctx.runtime.uow() as uow, writes_kept_unless(uow, discard=decoy_for is not None):
         await uow.emit(
             Topic.NOTIFIER_REQUESTS,
             new_envelope(request, producer=PRODUCER, account_id=account_id, occurred_at=uow.now()),
@@ -159,6 +170,15 @@ async def check_code(
     if destination is None:
         raise CodeExpired("No valid code for this destination: request a new one.")
     await ctx.codes.verify(purpose.value, code_key(destination), code)
+
+
+async def check_decoy_code(
+    ctx: IdentityContext, purpose: CodePurpose, channel: Channel, login_key: str, code: str
+) -> None:
+    """The same tries and answers against a decoy code as against a real one; even the right
+    decoy code (one chance in a million a try) proves nothing, so it is answered as wrong."""
+    await ctx.codes.verify(purpose.value, decoy_code_key(channel, login_key), code)
+    raise CodeInvalid("The code is not right.", details={"tries_left": 0})
 
 
 def secure_destination(account: Any, channel: Channel) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 
 from services.identity.adapters import repository as repo
 from shared.events import LoginMethodKind
@@ -153,25 +157,25 @@ async def test_sec_4_a_new_contact_email_or_message_phone_is_proven_by_code_firs
     the code (or with a wrong one) nothing changes; the secure email needs no new proof."""
     assert (await identity.register_email("olga@example.com")).status_code == 201
     auth = await identity.token("olga@example.com")
-    for field, value in (("contact_email", "bills@olga.example"), ("message_phone", new_phone())):
+    for name, value in (("contact_email", "bills@olga.example"), ("message_phone", new_phone())):
         before = (await identity.client.get("/v1/me/settings", headers=auth)).json()
-        unproven = await identity.client.patch("/v1/me/settings", json={field: value}, headers=auth)
+        unproven = await identity.client.patch("/v1/me/settings", json={name: value}, headers=auth)
         assert unproven.status_code == 400
         assert unproven.json()["error"]["code"] == "FIELD_REQUIRED"
-        assert unproven.json()["error"]["details"] == {"field": f"{field}_code"}
-        channel = "email" if field == "contact_email" else "sms"
-        await identity.send_code(field, channel, value)
-        code = await identity.code(value, field)
+        assert unproven.json()["error"]["details"] == {"field": f"{name}_code"}
+        channel = "email" if name == "contact_email" else "sms"
+        await identity.send_code(name, channel, value)
+        code = await identity.code(value, name)
         guessed = await identity.client.patch(
-            "/v1/me/settings", json={field: value, f"{field}_code": wrong(code)}, headers=auth
+            "/v1/me/settings", json={name: value, f"{name}_code": wrong(code)}, headers=auth
         )
         assert guessed.json()["error"]["code"] == "CODE_INVALID"
         assert (await identity.client.get("/v1/me/settings", headers=auth)).json() == before
         proven = await identity.client.patch(
-            "/v1/me/settings", json={field: value, f"{field}_code": code}, headers=auth
+            "/v1/me/settings", json={name: value, f"{name}_code": code}, headers=auth
         )
         assert proven.status_code == 200, proven.text
-        assert proven.json()[field] == value
+        assert proven.json()[name] == value
     back = await identity.client.patch(
         "/v1/me/settings", json={"contact_email": "Olga@example.com"}, headers=auth
     )
@@ -272,3 +276,104 @@ async def test_reg_4_a_taken_email_with_wrong_codes_answers_like_a_free_one(
         answers.append(answer(reply))
     assert answers[0] == answers[1]
     assert answers[0][1]["error"]["code"] == "CODE_INVALID"
+
+
+@dataclass
+class Trace:
+    """What one request did: its SQL statements (normalised) and its calls to the code store
+    and the password hasher, in order."""
+
+    statements: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+_WRITES = re.compile(
+    r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|INSERT INTO (outbox|login_attempts)"
+    r"|UPDATE accounts|SELECT .* FROM accounts)",
+    re.S,
+)
+
+
+@contextlib.contextmanager
+def traced(identity: IdentityApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trace]:
+    """Record the work of the requests made inside (the service's background relay and
+    consumers touch other tables, and are left out)."""
+    trace = Trace()
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        text = " ".join(statement.split())
+        if _WRITES.match(text):
+            text = re.sub(r"^(RELEASE|ROLLBACK TO) SAVEPOINT", "END SAVEPOINT", text)
+            trace.statements.append(re.sub(r"sa_savepoint_\d+", "sp", text))
+
+    for target, names in (
+        (identity.ctx.codes, ("spend", "refund", "issue", "verify")),
+        (identity.ctx.hasher, ("verify", "hash")),
+    ):
+        for name in names:
+            original = getattr(target, name)
+
+            async def recorded(*args: Any, _name: str = name, _f: Any = original, **kw: Any) -> Any:
+                trace.calls.append(_name)
+                return await _f(*args, **kw)
+
+            monkeypatch.setattr(target, name, recorded)
+    engine = identity.ctx.runtime.engine.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield trace
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", on_execute)
+        monkeypatch.undo()
+
+
+async def test_a_reset_for_an_unknown_email_does_the_same_work_as_for_a_real_one(
+    identity: IdentityApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enumeration (timing): a reset request for an unknown email, or for an account without
+    a secure email, runs the same statements and code-store calls as for a real one (a decoy
+    code, its delivery request written and rolled back), and the same answer."""
+    assert (await identity.register_email("wes@example.com")).status_code == 201
+    assert (await identity.register_email("xia@example.com")).status_code == 201
+    async with identity.ctx.runtime.uow() as uow:
+        (xia,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "xia@example.com")
+        await repo.update_account(uow.conn, xia, secure_email=None)
+    traces, replies = [], []
+    for email in ("wes@example.com", "xia@example.com", "nobody-wes@example.com"):
+        with traced(identity, monkeypatch) as trace:
+            replies.append(
+                await identity.client.post(
+                    "/v1/password-resets", json={"email": email, "channel": "email"}
+                )
+            )
+        traces.append(trace)
+    assert len({str(answer(r)) for r in replies}) == 1
+    assert traces[0].calls == ["spend", "spend", "issue"]  # reset budgets, send budgets (none)
+    assert [s.split(" (")[0].split(" SET")[0][:26] for s in traces[0].statements] == [
+        "SELECT accounts.account_id",
+        "SAVEPOINT sp",
+        "INSERT INTO outbox",
+        "END SAVEPOINT sp",
+    ]
+    assert traces[0] == traces[1] == traces[2]
+
+
+async def test_a_reset_confirmation_answers_alike_for_real_and_unknown_emails(
+    identity: IdentityApp,
+) -> None:
+    """Enumeration: after a reset request, a wrong code answers CODE_INVALID with the same
+    tries left whether the email has an account (its code) or not (its decoy code)."""
+    assert (await identity.register_email("yan@example.com")).status_code == 201
+    answers = []
+    for email in ("yan@example.com", "nobody-yan@example.com"):
+        confirm = {"email": email, "channel": "email", "code": "000000", "new_password": NEW}
+        before = await identity.client.post("/v1/password-resets/confirm", json=confirm)
+        await identity.client.post("/v1/password-resets", json={"email": email, "channel": "email"})
+        after = [
+            await identity.client.post("/v1/password-resets/confirm", json=confirm)
+            for _ in range(6)
+        ]
+        answers.append([answer(r) for r in (before, *after)])
+    assert answers[0] == answers[1]
+    codes = [body["error"]["code"] for _, body in answers[0]]
+    assert codes == ["CODE_EXPIRED", *["CODE_INVALID"] * 5, "CODE_TOO_MANY_TRIES"]
