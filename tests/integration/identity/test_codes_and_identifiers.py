@@ -27,16 +27,16 @@ async def test_sec_5_strasse_and_strasse_with_sharp_s_share_neither_code_nor_log
     identity: IdentityApp,
 ) -> None:
     """SEC-5: `straße@` and `strasse@` are two mailboxes: two accounts, two codes."""
-    sharp = await identity.register_email("straße@example.com")
+    sharp = await identity.register_email("codes.straße@example.com")
     assert sharp.status_code == 201, sharp.text
-    plain = await identity.register_email("strasse@example.com")
+    plain = await identity.register_email("codes.strasse@example.com")
     assert plain.status_code == 201, plain.text
     assert sharp.json()["account_id"] != plain.json()["account_id"]
 
-    wrong_mailbox = await identity.login("strasse@example.com", "Other!pass1")
+    wrong_mailbox = await identity.login("codes.strasse@example.com", "Other!pass1")
     assert wrong_mailbox.status_code == 401
-    assert (await identity.token("STRASSE@example.com")) and (
-        await identity.token("Straße@Example.com")
+    assert (await identity.token("codes.STRASSE@example.com")) and (
+        await identity.token("Codes.Straße@Example.com")
     )
 
 
@@ -46,25 +46,27 @@ def code_body(destination: str, channel: str = "email", **extra: Any) -> dict[st
 
 async def test_code_2_an_anonymous_send_needs_a_solved_captcha(identity: IdentityApp) -> None:
     """CODE-2: /v1/codes without a captcha ticket, or with a forged one, sends nothing."""
-    missing = await identity.client.post("/v1/codes", json=code_body("cap@example.com"))
+    missing = await identity.client.post("/v1/codes", json=code_body("codes.cap@example.com"))
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "CAPTCHA_REQUIRED"
     forged = await identity.client.post(
-        "/v1/codes", json=code_body("cap@example.com", captcha_ticket="forged")
+        "/v1/codes", json=code_body("codes.cap@example.com", captcha_ticket="forged")
     )
     assert forged.json()["error"]["code"] == "CAPTCHA_INVALID"
     elsewhere = await identity.client.post(
         "/v1/codes",
-        json=code_body("cap@example.com", captcha_ticket=await identity.captcha_ticket("x@y.org")),
+        json=code_body(
+            "codes.cap@example.com", captcha_ticket=await identity.captcha_ticket("x@y.org")
+        ),
     )
     assert elsewhere.json()["error"]["code"] == "CAPTCHA_INVALID"  # solved for someone else
-    ticket = await identity.captcha_ticket("CAP@example.com")  # the same mailbox
+    ticket = await identity.captcha_ticket("codes.CAP@example.com")  # the same mailbox
     sent = await identity.client.post(
-        "/v1/codes", json=code_body("cap@example.com", captcha_ticket=ticket)
+        "/v1/codes", json=code_body("codes.cap@example.com", captcha_ticket=ticket)
     )
     assert sent.status_code == 202, sent.text
     again = await identity.client.post(
-        "/v1/codes", json=code_body("cap@example.com", captcha_ticket=ticket)
+        "/v1/codes", json=code_body("codes.cap@example.com", captcha_ticket=ticket)
     )
     assert again.json()["error"]["code"] == "CAPTCHA_INVALID"  # a ticket passes once
 
@@ -119,8 +121,8 @@ async def test_code_2_parallel_sends_from_one_client_stop_at_its_budget(
     """CODE-2, concurrency over HTTP: 20 parallel sends from one IP: exactly 5 are sent."""
     bodies = [
         code_body(
-            f"par{i}@example.com",
-            captcha_ticket=await identity.captcha_ticket(f"par{i}@example.com"),
+            f"codes.par{i}@example.com",
+            captcha_ticket=await identity.captcha_ticket(f"codes.par{i}@example.com"),
         )
         for i in range(20)
     ]
@@ -147,7 +149,9 @@ async def test_code_2_sms_to_new_numbers_is_budgeted_per_prefix_and_in_all(
     assert [r.status_code for r in replies] == [202, 202, 429]
     assert replies[-1].json()["error"]["details"]["scope"] == "global"
     # Email is not SMS: neither budget applies to it.
-    assert (await identity.send_code("register", "email", "pump@example.com")).status_code == 202
+    assert (
+        await identity.send_code("register", "email", "codes.pump@example.com")
+    ).status_code == 202
 
 
 async def test_sec_4_a_new_contact_email_or_message_phone_is_proven_by_code_first(
@@ -155,9 +159,12 @@ async def test_sec_4_a_new_contact_email_or_message_phone_is_proven_by_code_firs
 ) -> None:
     """SEC-4, ACC-2: nothing is sent to a contact channel before its code proves it: without
     the code (or with a wrong one) nothing changes; the secure email needs no new proof."""
-    assert (await identity.register_email("olga@example.com")).status_code == 201
-    auth = await identity.token("olga@example.com")
-    for name, value in (("contact_email", "bills@olga.example"), ("message_phone", new_phone())):
+    assert (await identity.register_email("codes.olga@example.com")).status_code == 201
+    auth = await identity.token("codes.olga@example.com")
+    for name, value in (
+        ("contact_email", "bills@codes-olga.example"),
+        ("message_phone", new_phone()),
+    ):
         before = (await identity.client.get("/v1/me/settings", headers=auth)).json()
         unproven = await identity.client.patch("/v1/me/settings", json={name: value}, headers=auth)
         assert unproven.status_code == 400
@@ -177,9 +184,9 @@ async def test_sec_4_a_new_contact_email_or_message_phone_is_proven_by_code_firs
         assert proven.status_code == 200, proven.text
         assert proven.json()[name] == value
     back = await identity.client.patch(
-        "/v1/me/settings", json={"contact_email": "Olga@example.com"}, headers=auth
+        "/v1/me/settings", json={"contact_email": "codes.Olga@example.com"}, headers=auth
     )
-    assert back.status_code == 200 and back.json()["contact_email"] == "Olga@example.com"
+    assert back.status_code == 200 and back.json()["contact_email"] == "codes.Olga@example.com"
 
 
 async def test_pwd_3_an_account_registered_by_email_can_reset_by_email(
@@ -187,23 +194,28 @@ async def test_pwd_3_an_account_registered_by_email_can_reset_by_email(
 ) -> None:
     """PWD-3: the login email proven at registration is the secure email, so a person who
     registered by email can reset the password by a code sent there."""
-    assert (await identity.register_email("pia@example.com")).status_code == 201
+    assert (await identity.register_email("codes.pia@example.com")).status_code == 201
     asked = await identity.client.post(
-        "/v1/password-resets", json={"email": "pia@example.com", "channel": "email"}
+        "/v1/password-resets", json={"email": "codes.pia@example.com", "channel": "email"}
     )
     assert asked.status_code == 202, asked.text
-    code = await identity.code("pia@example.com", "reset_password")
+    code = await identity.code("codes.pia@example.com", "reset_password")
     done = await identity.client.post(
         "/v1/password-resets/confirm",
-        json={"email": "pia@example.com", "channel": "email", "code": code, "new_password": NEW},
+        json={
+            "email": "codes.pia@example.com",
+            "channel": "email",
+            "code": code,
+            "new_password": NEW,
+        },
     )
     assert done.status_code == 204, done.text
     settings = (
         await identity.client.get(
-            "/v1/me/settings", headers=await identity.token("pia@example.com", NEW)
+            "/v1/me/settings", headers=await identity.token("codes.pia@example.com", NEW)
         )
     ).json()
-    assert settings["secure_email"] == "pia@example.com"
+    assert settings["secure_email"] == "codes.pia@example.com"
 
 
 def answer(reply: httpx.Response) -> tuple[int, Any]:
@@ -221,9 +233,9 @@ async def test_a_second_reset_within_a_minute_answers_alike_for_real_and_unknown
 ) -> None:
     """CODE-2, enumeration: the reset's limits are counted per login email before the
     account is looked up, so a real and an unknown email get the same two answers."""
-    assert (await identity.register_email("rae@example.com")).status_code == 201
+    assert (await identity.register_email("codes.rae@example.com")).status_code == 201
     answers = {}
-    for email in ("rae@example.com", "nobody-rae@example.com"):
+    for email in ("codes.rae@example.com", "codes.nobody-rae@example.com"):
         body = {"email": email, "channel": "sms"}
         replies = [await identity.client.post("/v1/password-resets", json=body) for _ in range(2)]
         answers[email] = [answer(r) for r in replies]
@@ -238,14 +250,18 @@ async def test_reset_by_email_answers_alike_with_and_without_a_secure_email(
 ) -> None:
     """PWD-3, enumeration: asking for a reset by email answers the same for an account with a
     secure email, one without (VERIFICATION_CHANNEL_UNAVAILABLE before), and no account."""
-    for email in ("sal@example.com", "ted@example.com"):
+    for email in ("codes.sal@example.com", "codes.ted@example.com"):
         assert (await identity.register_email(email)).status_code == 201
     async with identity.ctx.runtime.uow() as uow:  # an account from before the secure email
-        (ted,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "ted@example.com")
+        (ted,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "codes.ted@example.com")
         await repo.update_account(uow.conn, ted, secure_email=None)
     replies = [
         await identity.client.post("/v1/password-resets", json={"email": email, "channel": "email"})
-        for email in ("sal@example.com", "ted@example.com", "nobody-sal@example.com")
+        for email in (
+            "codes.sal@example.com",
+            "codes.ted@example.com",
+            "codes.nobody-sal@example.com",
+        )
     ]
     assert len({str(answer(r)) for r in replies}) == 1
     assert replies[0].status_code == 202
@@ -333,13 +349,13 @@ async def test_a_reset_for_an_unknown_email_does_the_same_work_as_for_a_real_one
     """Enumeration (timing): a reset request for an unknown email, or for an account without
     a secure email, runs the same statements and code-store calls as for a real one (a decoy
     code, its delivery request written and rolled back), and the same answer."""
-    assert (await identity.register_email("wes@example.com")).status_code == 201
-    assert (await identity.register_email("xia@example.com")).status_code == 201
+    assert (await identity.register_email("codes.wes@example.com")).status_code == 201
+    assert (await identity.register_email("codes.xia@example.com")).status_code == 201
     async with identity.ctx.runtime.uow() as uow:
-        (xia,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "xia@example.com")
+        (xia,) = await repo.accounts_with(uow.conn, LoginMethodKind.EMAIL, "codes.xia@example.com")
         await repo.update_account(uow.conn, xia, secure_email=None)
     traces, replies = [], []
-    for email in ("wes@example.com", "xia@example.com", "nobody-wes@example.com"):
+    for email in ("codes.wes@example.com", "codes.xia@example.com", "codes.nobody-wes@example.com"):
         with traced(identity, monkeypatch) as trace:
             replies.append(
                 await identity.client.post(
@@ -363,9 +379,9 @@ async def test_a_reset_confirmation_answers_alike_for_real_and_unknown_emails(
 ) -> None:
     """Enumeration: after a reset request, a wrong code answers CODE_INVALID with the same
     tries left whether the email has an account (its code) or not (its decoy code)."""
-    assert (await identity.register_email("yan@example.com")).status_code == 201
+    assert (await identity.register_email("codes.yan@example.com")).status_code == 201
     answers = []
-    for email in ("yan@example.com", "nobody-yan@example.com"):
+    for email in ("codes.yan@example.com", "codes.nobody-yan@example.com"):
         confirm = {"email": email, "channel": "email", "code": "000000", "new_password": NEW}
         before = await identity.client.post("/v1/password-resets/confirm", json=confirm)
         await identity.client.post("/v1/password-resets", json={"email": email, "channel": "email"})
