@@ -63,6 +63,25 @@ async def test_a_lone_surrogate_in_an_assertion_or_registration_is_422(
     assert (register.status_code, error_code(register)) == (422, "TEXT_INVALID")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/password-resets", {"email": "a\x00@example.com"}),
+        ("/v1/password-resets", {"email": f"a{LONE}@example.com"}),
+        (
+            "/v1/password-resets/confirm",
+            {"email": "a@example.com", "code": "123456", "new_password": f"N3w!{LONE}pass"},
+        ),
+        ("/v1/accounts", {"method": "email", "phone": "+86\x00139", "phone_code": "123456"}),
+    ],
+)
+async def test_every_anonymous_route_refuses_unencodable_text_with_422(
+    identity: IdentityApp, path: str, body: dict[str, str]
+) -> None:
+    reply = await post_raw(identity, path, body)
+    assert (reply.status_code, error_code(reply)) == (422, "TEXT_INVALID")
+
+
 async def test_a_non_numeric_account_id_is_422(identity: IdentityApp) -> None:
     reply = await identity.client.post(
         "/v1/sessions", json={"method": "wechat", "assertion": "a.b.c", "account_id": "abc"}
