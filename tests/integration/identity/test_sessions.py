@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.events import CancellationRequested, Topic, new_envelope
+from shared.testing.kafka import publish
 from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone
 
@@ -77,6 +80,37 @@ async def test_pwd_2_sessions_used_past_the_idle_ttl_still_end_at_a_change_and_a
     )
     assert done.status_code == 204, done.text
     assert await status_of(identity, second) == 401
+
+
+@pytest.mark.identity_settings(session_ttl_s=1, session_max_s=600)
+async def test_acc_3_a_freeze_ends_sessions_used_past_the_idle_ttl(identity: IdentityApp) -> None:
+    """ACC-3, PWD-2: a freeze (CancellationRequested) ends every session, also one kept
+    alive longer than SESSION_TTL_S, and its refresh token with it."""
+    reply = await identity.register_email("frz@example.com")
+    account_id = reply.json()["account_id"]
+    login = await identity.login("frz@example.com")
+    first = bearer(login)
+    await keep_alive_for(identity, first, 2.5)
+    second = bearer(await identity.login("frz@example.com"))
+    now = datetime.now(UTC)
+    await publish(
+        identity.kafka,
+        identity.scope.topic(Topic.CANCELLATION_EVENTS),
+        new_envelope(
+            CancellationRequested(application_id="f1", requested_at=now, cooling_off_ends_at=now),
+            producer="cancellation",
+            account_id=account_id,
+        ),
+    )
+
+    async def ended() -> bool:
+        # Each probe slides the first session while the event travels: only a close ends it.
+        return await status_of(identity, first) == 401
+
+    await eventually(ended, interval_s=0.2, what="the freeze to end the sessions")
+    assert await status_of(identity, second) == 401
+    stale = await refresh(identity, login.json()["refresh_token"])
+    assert stale.json()["error"]["code"] == "REFRESH_TOKEN_INVALID"
 
 
 @pytest.mark.identity_settings(session_ttl_s=60, session_max_s=2)
