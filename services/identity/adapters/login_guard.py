@@ -161,9 +161,10 @@ end
 return redis.call('INCR', KEYS[1])
 """
 
-# KEYS: lock, day, run, streak, refused. Lifted: by a password reset or an operator.
+# KEYS: lock, day, run, streak. Lifted: by a password reset or an operator. The refusals
+# of the lifted lock stay, for the next attempt to record.
 _UNLOCK = """
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 """
 
 # KEYS: ip. ARGV: limit, window_ms. Returns {0, n} reserved or {1, retry_after_ms}.
@@ -384,7 +385,7 @@ class LoginGuard:
 
     async def unlock(self, subject: str) -> None:
         """A password reset or an operator lifts the lock and forgets the failures."""
-        await self._unlock(keys=self._keys(subject))
+        await self._unlock(keys=self._keys(subject)[:4])
 
     async def reserve_ip(self, client: str | None) -> None:
         """Count a password check from this client; LoginThrottled once the window is full."""
