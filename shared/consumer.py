@@ -1,9 +1,11 @@
 """Event subscribers: batches, at-least-once delivery, exactly-once effect, dead letters.
 
-A service declares typed handlers (`async def on_x(uow, event: Envelope[X | Y])`); the
-consumer derives from the payload types which topics to read (each payload class names its
-topic) and registers one FastStream batch subscriber per topic, whose AsyncAPI message is
-the envelope of exactly the types handled. Every batch goes through the same wrapper:
+A service declares typed handlers (`async def on_x(uow, event: Envelope[X | Y])`, or
+`events: Sequence[Envelope[X]]` for a handler that takes each run of consecutive events in
+one call); the consumer derives from the payload types which topics to read (each payload
+class names its topic) and registers one FastStream batch subscriber per topic, whose
+AsyncAPI message is the envelope of exactly the types handled. Every batch goes through the
+same wrapper:
 
 - the records of a batch (up to `consumer_batch_max`, in partition order) are decoded first;
   bytes that are not a valid event, and events of a type no release of ours knows, go to
