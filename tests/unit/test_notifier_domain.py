@@ -7,8 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jinja2
+import jinja2.meta
 import pytest
 
+from services.notifier.domain import messages
 from services.notifier.domain.catalogue import CATALOGUE, SECRET_MASK, kind_of, scrub
 from services.notifier.domain.delivery import (
     Fail,
@@ -368,3 +371,35 @@ def test_not_3_permanent_failures_and_exhausted_retries_give_up() -> None:
     assert isinstance(exhausted, GiveUp) and exhausted.reason.startswith("retries_exhausted")
     permanent = after_failure(permanent=True, attempts=1, **common)
     assert isinstance(permanent, GiveUp) and permanent.reason == "permanent: x"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("message_type", sorted(CATALOGUE))
+def test_not_2_a_template_uses_only_the_parameters_its_message_declares(
+    message_type: str, language: str
+) -> None:
+    """Parameters are declared once (domain/messages.py); a template naming another one
+    would only fail at sending time."""
+    env = jinja2.Environment()
+    source = (TEMPLATE_DIR / f"{message_type}.{language}.j2").read_text()
+    used = jinja2.meta.find_undeclared_variables(env.parse(source))
+    assert used - {"labels", "lang"} <= set(kind_of(message_type).params)
+
+
+def test_each_message_type_is_one_class_whose_fields_are_its_parameters() -> None:
+    declared = {cls.message_type: cls for cls in _message_classes()}
+    assert set(declared) == set(CATALOGUE)
+    for message_type, cls in declared.items():
+        assert CATALOGUE[message_type].params == cls.parameters()
+    with pytest.raises(TypeError):
+        messages.Welcome(account_id="100000000001")  # type: ignore[call-arg]
+
+
+def _message_classes() -> list[type[messages.Message]]:
+    found, todo = [], [messages.Message]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if "message_type" in vars(sub):
+                found.append(sub)
+    return found

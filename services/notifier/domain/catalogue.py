@@ -7,19 +7,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.notifier.domain import messages as m
 from services.notifier.domain.routing import Category
 from shared.events import Channel
 
 BOTH = (Channel.SMS, Channel.EMAIL)
 EMAIL_ONLY = (Channel.EMAIL,)
 SECRET_MASK = "******"
-BINDING = ("account_id", "kind", "identifier", "at")
 
 
 @dataclass(frozen=True)
 class MessageKind:
-    """One message type. `params` is the template's parameters, in the order an SMS provider's
-    template takes them; `secret` names the ones scrubbed from the record once it is sent."""
+    """One message type. `params` is the template's parameters (declared once, by the fields
+    of its class in messages.py), in the order an SMS provider's template takes them;
+    `secret` names the ones scrubbed from the record once it is sent."""
 
     message_type: str
     category: Category
@@ -31,63 +32,39 @@ class MessageKind:
 
 
 def _kind(
-    message_type: str,
+    message: type[m.Message],
     category: Category,
     channels: tuple[Channel, ...],
-    *params: str,
+    *,
     secret: frozenset[str] = frozenset(),
     requested: bool = False,
 ) -> tuple[str, MessageKind]:
-    return message_type, MessageKind(message_type, category, channels, params, secret, requested)
+    kind = MessageKind(
+        message.message_type, category, channels, message.parameters(), secret, requested
+    )
+    return message.message_type, kind
 
 
 CATALOGUE: dict[str, MessageKind] = dict(
     [
-        _kind("welcome", Category.PRODUCT, EMAIL_ONLY, "account_id", "login"),
-        _kind("login_method_bound", Category.SECURITY, BOTH, *BINDING),
-        _kind("login_method_unbound", Category.SECURITY, BOTH, *BINDING),
-        _kind("login_anomaly", Category.SECURITY, BOTH, "account_id", "method", "ip", "at"),
-        _kind("account_locked", Category.SECURITY, BOTH, "account_id", "locked_until", "failures"),
-        _kind("password_changed", Category.SECURITY, BOTH, "account_id", "how", "at"),
+        _kind(m.Welcome, Category.PRODUCT, EMAIL_ONLY),
+        _kind(m.LoginMethodBound, Category.SECURITY, BOTH),
+        _kind(m.LoginMethodUnbound, Category.SECURITY, BOTH),
+        _kind(m.LoginAnomaly, Category.SECURITY, BOTH),
+        _kind(m.AccountLocked, Category.SECURITY, BOTH),
+        _kind(m.PasswordChanged, Category.SECURITY, BOTH),
+        _kind(m.SecurePhoneChanged, Category.SECURITY, BOTH),
+        _kind(m.SecureEmailChanged, Category.SECURITY, BOTH),
+        _kind(m.RealNameChanged, Category.SECURITY, BOTH),
+        _kind(m.CancellationRequested, Category.SECURITY, BOTH),
+        _kind(m.CancellationWithdrawn, Category.SECURITY, BOTH),
+        _kind(m.CancellationRejected, Category.SECURITY, BOTH),
+        _kind(m.CancellationCompleted, Category.SECURITY, BOTH),
+        _kind(m.AccountFrozen, Category.BILLING, BOTH),
         _kind(
-            "secure_phone_changed", Category.SECURITY, BOTH, "account_id", "phone", "previous", "at"
-        ),
-        _kind(
-            "secure_email_changed", Category.SECURITY, BOTH, "account_id", "email", "previous", "at"
-        ),
-        _kind(
-            "real_name_changed", Category.SECURITY, BOTH, "account_id", "status", "subject", "at"
-        ),
-        _kind(
-            "cancellation_requested",
+            m.VerificationCode,
             Category.SECURITY,
             BOTH,
-            "account_id",
-            "application_id",
-            "cooling_off_ends_at",
-        ),
-        _kind(
-            "cancellation_withdrawn", Category.SECURITY, BOTH, "account_id", "application_id", "at"
-        ),
-        _kind(
-            "cancellation_rejected",
-            Category.SECURITY,
-            BOTH,
-            "account_id",
-            "application_id",
-            "reasons",
-            "at",
-        ),
-        _kind(
-            "cancellation_completed", Category.SECURITY, BOTH, "account_id", "application_id", "at"
-        ),
-        _kind("account_frozen", Category.BILLING, BOTH, "account_id", "reasons", "at"),
-        _kind(
-            "verification_code",
-            Category.SECURITY,
-            BOTH,
-            "code",
-            "minutes",
             secret=frozenset({"code"}),
             requested=True,
         ),

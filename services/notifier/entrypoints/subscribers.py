@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.notifier.domain import messages as m
 from services.notifier.domain.catalogue import Notify
 from services.notifier.domain.routing import Contacts
 from services.notifier.service_layer.notifications import (
@@ -77,135 +78,112 @@ async def on_contacts_erased(uow: UnitOfWork, account_id: str) -> None:
     await forget_contacts(uow, account_id)
 
 
-def _notify(
-    event: Envelope[Any], message_type: str, language: str | None = None, **params: str
-) -> Notify:
+def _notify(event: Envelope[Any], message: m.Message, language: str | None = None) -> Notify:
     return Notify(
         source_event_id=event.event_id,
         correlation_id=event.correlation_id,
         account_id=event.account_id,
-        message_type=message_type,
-        params={"account_id": event.account_id, **params},
+        message_type=message.message_type,
+        params=message.params(),
         language=language,
     )
 
 
 def notices(event: Envelope[Any]) -> list[Notify]:
-    """The messages an event means for the account's owner (none for most events)."""
+    """The messages an event means for the account's owner (none for most events): the
+    explicit mapping from each event's fields to its message's parameters."""
     p = event.payload
+    account = event.account_id
     match p:
         case AccountRegistered():
             login = p.email_masked or p.method.value
-            return [_notify(event, "welcome", p.language, login=login)]
+            return [_notify(event, m.Welcome(account_id=account, login=login), p.language)]
         case LoginMethodBound():
-            return [
-                _notify(
-                    event,
-                    "login_method_bound",
-                    kind=p.kind.value,
-                    identifier=p.identifier_masked,
-                    at=when(p.bound_at),
-                )
-            ]
+            bound = m.LoginMethodBound(
+                account_id=account,
+                kind=p.kind.value,
+                identifier=p.identifier_masked,
+                at=when(p.bound_at),
+            )
+            return [_notify(event, bound)]
         case LoginMethodUnbound():
-            return [
-                _notify(
-                    event,
-                    "login_method_unbound",
-                    kind=p.kind.value,
-                    identifier=p.identifier_masked,
-                    at=when(p.unbound_at),
-                )
-            ]
+            unbound = m.LoginMethodUnbound(
+                account_id=account,
+                kind=p.kind.value,
+                identifier=p.identifier_masked,
+                at=when(p.unbound_at),
+            )
+            return [_notify(event, unbound)]
         case LoginSucceeded() if p.new_device:
-            return [
-                _notify(event, "login_anomaly", method=p.method, ip=mask_ip(p.ip), at=when(p.at))
-            ]
+            anomaly = m.LoginAnomaly(
+                account_id=account, method=p.method, ip=mask_ip(p.ip), at=when(p.at)
+            )
+            return [_notify(event, anomaly)]
         case AccountLocked() if p.notify_owner:
-            return [
-                _notify(
-                    event,
-                    "account_locked",
-                    locked_until=when(p.locked_until),
-                    failures=str(p.failures),
-                )
-            ]
+            locked = m.AccountLocked(
+                account_id=account, locked_until=when(p.locked_until), failures=str(p.failures)
+            )
+            return [_notify(event, locked)]
         case PasswordChanged():
-            return [_notify(event, "password_changed", how=p.how, at=when(p.at))]
+            changed = m.PasswordChanged(account_id=account, how=p.how, at=when(p.at))
+            return [_notify(event, changed)]
         case SecurePhoneChanged():
-            return [
-                _notify(
-                    event,
-                    "secure_phone_changed",
-                    phone=p.phone_masked,
-                    previous=p.previous_masked or "",
-                    at=when(p.at),
-                )
-            ]
+            phone = m.SecurePhoneChanged(
+                account_id=account,
+                phone=p.phone_masked,
+                previous=p.previous_masked or "",
+                at=when(p.at),
+            )
+            return [_notify(event, phone)]
         case SecureEmailChanged():
-            return [
-                _notify(
-                    event,
-                    "secure_email_changed",
-                    email=p.email_masked,
-                    previous=p.previous_masked or "",
-                    at=when(p.at),
-                )
-            ]
+            email = m.SecureEmailChanged(
+                account_id=account,
+                email=p.email_masked,
+                previous=p.previous_masked or "",
+                at=when(p.at),
+            )
+            return [_notify(event, email)]
         case AccountStatusChanged() if p.status is AccountStatus.FROZEN:
             reasons = [r for r in p.frozen_reasons if r not in SILENT_FREEZE_REASONS]
             if not reasons:
                 return []
-            return [
-                _notify(event, "account_frozen", reasons=",".join(reasons), at=when(p.changed_at))
-            ]
+            frozen = m.AccountFrozen(
+                account_id=account, reasons=",".join(reasons), at=when(p.changed_at)
+            )
+            return [_notify(event, frozen)]
         case RealNameChanged():
-            return [
-                _notify(
-                    event,
-                    "real_name_changed",
-                    status=p.status.value,
-                    subject=p.subject.value if p.subject else "",
-                    at=when(p.changed_at),
-                )
-            ]
+            real_name = m.RealNameChanged(
+                account_id=account,
+                status=p.status.value,
+                subject=p.subject.value if p.subject else "",
+                at=when(p.changed_at),
+            )
+            return [_notify(event, real_name)]
         case CancellationRequested():
-            return [
-                _notify(
-                    event,
-                    "cancellation_requested",
-                    application_id=p.application_id,
-                    cooling_off_ends_at=when(p.cooling_off_ends_at),
-                )
-            ]
+            requested = m.CancellationRequested(
+                account_id=account,
+                application_id=p.application_id,
+                cooling_off_ends_at=when(p.cooling_off_ends_at),
+            )
+            return [_notify(event, requested)]
         case CancellationWithdrawn():
-            return [
-                _notify(
-                    event,
-                    "cancellation_withdrawn",
-                    application_id=p.application_id,
-                    at=when(p.withdrawn_at),
-                )
-            ]
+            withdrawn = m.CancellationWithdrawn(
+                account_id=account, application_id=p.application_id, at=when(p.withdrawn_at)
+            )
+            return [_notify(event, withdrawn)]
         case CancellationRejected():
-            return [
-                _notify(
-                    event,
-                    "cancellation_rejected",
-                    application_id=p.application_id,
-                    reasons=", ".join(p.reasons),
-                    at=when(p.rejected_at),
-                )
-            ]
+            rejected = m.CancellationRejected(
+                account_id=account,
+                application_id=p.application_id,
+                reasons=", ".join(p.reasons),
+                at=when(p.rejected_at),
+            )
+            return [_notify(event, rejected)]
         case CancellationCompleted():
-            return [
-                _notify(
-                    event,
-                    "cancellation_completed",
-                    application_id=p.application_id,
-                    at=when(p.completed_at),
-                )
-            ]
+            completed = m.CancellationCompleted(
+                account_id=account, application_id=p.application_id, at=when(p.completed_at)
+            )
+            return [_notify(event, completed)]
         case NotificationRequested():
             return [
                 Notify(
