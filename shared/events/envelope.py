@@ -189,6 +189,8 @@ def headers_of(envelope: Envelope[Any]) -> list[tuple[str, bytes]]:
         ("event_type", envelope.type.encode()),
         ("event_version", str(envelope.version).encode()),
         ("event_id", str(envelope.event_id).encode()),
+        # Where the AsyncAPI documents say the correlation id is ($message.header#/...).
+        ("correlation_id", str(envelope.correlation_id).encode()),
     ]
 
 

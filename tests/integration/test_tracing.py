@@ -132,6 +132,14 @@ async def test_one_registration_is_followed_to_the_welcome_email_by_its_correlat
     assert sent.causation_id == registered.event_id
     assert sent.payload.source_event_id == str(registered.event_id)
     assert sent.producer == "notifier"
+    # and on the wire, where tools and the AsyncAPI documents look for it: a header (the
+    # first copy: at-least-once publishing may write one twice)
+    record = next(
+        r
+        for r in await read_all(scope.infra.kafka, scope.topic("notifier.events"))
+        if dict(r.headers).get("event_id") == str(sent.event_id).encode()
+    )
+    assert dict(record.headers)["correlation_id"] == str(request_id).encode()
 
 
 async def test_a_code_request_without_a_request_id_is_given_one_that_its_event_carries(

@@ -38,6 +38,7 @@ def test_an_event_survives_the_wire_with_its_envelope() -> None:
     assert back == envelope
     assert isinstance(back.payload, AccountRegistered)
     assert dict(headers_of(envelope))["event_type"] == b"AccountRegistered"
+    assert dict(headers_of(envelope))["correlation_id"] == str(envelope.correlation_id).encode()
 
 
 def test_a_caused_event_keeps_the_correlation_and_names_its_cause() -> None:
