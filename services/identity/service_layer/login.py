@@ -26,6 +26,7 @@ from services.identity.domain.errors import (
 from services.identity.domain.login_methods import Identity
 from services.identity.service_layer.captcha import pass_captcha
 from services.identity.service_layer.context import IdentityContext
+from services.identity.service_layer.decoys import NO_ACCOUNT, writes_kept_unless
 from services.identity.service_layer.events import emit
 from services.identity.service_layer.registration import third_party_identity
 from shared.errors import AppError
@@ -71,7 +72,7 @@ class Failure:
 
 async def _record(
     ctx: IdentityContext,
-    account: Any,
+    account: Any | None,
     method: str,
     client: Client,
     *,
@@ -79,15 +80,20 @@ async def _record(
     succeeded: bool = False,
 ) -> bool:
     """History rows + events (+ the lock's end) in one transaction, so a counted failure and
-    its record cannot part (LOGIN-8); returns whether the device is new."""
-    account_id = account.account_id
+    its record cannot part (LOGIN-8); returns whether the device is new.
+
+    No account (an unknown email): the same work for nobody, thrown away (decoys.py), so a
+    wrong password or a lock costs a known and an unknown email the same (ASVS 5.0 6.3.8)."""
+    account_id = account.account_id if account is not None else NO_ACCOUNT
     notify = True
     if any(f.locks_until or f.until_reset for f in failures):
         notify = await ctx.guard.may_notify_lock(
             str(account_id), ctx.settings.lock_notice_interval_s
         )
     try:
-        return await _write_records(ctx, account_id, method, client, failures, succeeded, notify)
+        return await _write_records(
+            ctx, account_id, method, client, failures, succeeded, notify, discard=account is None
+        )
     except BaseException:
         if notify and any(f.locks_until or f.until_reset for f in failures):
             # The lock was not recorded, so its notice was not sent: its slot stays free.
@@ -104,10 +110,12 @@ async def _write_records(
     failures: Sequence[Failure],
     succeeded: bool,
     notify: bool,
+    *,
+    discard: bool = False,
 ) -> bool:
     now = ctx.now()
     new_device = False
-    async with ctx.runtime.uow() as uow:
+    async with ctx.runtime.uow() as uow, writes_kept_unless(uow, discard=discard):
         for failure in failures:
             await repo.record_attempt(
                 uow.conn,
@@ -222,9 +230,8 @@ async def _record_refusal(
     if not summary_due(refused.refusals):
         return
     account = await find_account()
-    if account is not None:
-        failure = Failure(refused.code, attempts=since_last_summary(refused.refusals))
-        await _record(ctx, account, method, client, failures=[failure])
+    failure = Failure(refused.code, attempts=since_last_summary(refused.refusals))
+    await _record(ctx, account, method, client, failures=[failure])
 
 
 async def checked_password(
@@ -284,13 +291,12 @@ async def checked_password(
             await ctx.guard.succeeded(attempt)
             await ctx.guard.give_back_ip(client.ip)
             return account
-        if account is not None:
-            failure = Failure(
-                "INVALID_CREDENTIALS",
-                locks_until=attempt.locks_until,
-                until_reset=attempt.spends_budget,
-            )
-            await _record(ctx, account, method, client, failures=[*tail, failure])
+        failure = Failure(
+            "INVALID_CREDENTIALS",
+            locks_until=attempt.locks_until,
+            until_reset=attempt.spends_budget,
+        )
+        await _record(ctx, account, method, client, failures=[*tail, failure])
         settled = True
         await ctx.guard.failed(attempt)
         raise InvalidCredentials(WRONG if log_in else "The current password is wrong.")

@@ -16,7 +16,7 @@ import sqlalchemy
 from services.identity.adapters import repository as repo
 from shared.events import LoginMethodKind
 from shared.testing.accounts import UNLIMITED_CODES
-from tests.integration.identity.conftest import IdentityApp, new_phone, wrong
+from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone, wrong
 
 NEW = "N3w!password"
 
@@ -223,7 +223,9 @@ def answer(reply: httpx.Response) -> tuple[int, Any]:
     body = reply.json()
     if "error" in body:
         body["error"]["details"].pop("retry_after_s", None)
-        body["error"]["message"] = re.sub(r"\d+ s\b", "N s", body["error"]["message"])
+        body["error"]["details"].pop("locked_until", None)
+        message = re.sub(r"\d+ s\b", "N s", body["error"]["message"])
+        body["error"]["message"] = re.sub(r"\d{4}-\d\d-\d\dT[0-9:.+]+", "T", message)
     return reply.status_code, body
 
 
@@ -393,3 +395,31 @@ async def test_a_reset_confirmation_answers_alike_for_real_and_unknown_emails(
     assert answers[0] == answers[1]
     codes = [body["error"]["code"] for _, body in answers[0]]
     assert codes == ["CODE_EXPIRED", *["CODE_INVALID"] * 5, "CODE_TOO_MANY_TRIES"]
+
+
+@pytest.mark.identity_settings(login_captcha_after=100, login_lock_after=2)
+async def test_a_wrong_password_and_a_lock_cost_a_real_and_an_unknown_email_the_same(
+    identity: IdentityApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enumeration (timing), LOGIN-2/3: a wrong password, the failure that locks and a refusal
+    while locked run the same statements and the same argon2 verification for an unknown
+    email as for a real one (its history and events written and rolled back), with the
+    same answers."""
+    assert (await identity.register_email("codes.zoe@example.com")).status_code == 201
+    runs = []
+    for email in ("codes.zoe@example.com", "codes.nobody-zoe@example.com"):
+        steps = []
+        for password in ("Wrong1!pass", "Wrong1!pass", PASSWORD):
+            with traced(identity, monkeypatch) as trace:
+                reply = await identity.login(email, password)
+            steps.append((answer(reply), trace))
+        runs.append(steps)
+    real, unknown = runs
+    assert real == unknown
+    assert [a[0] for a, _ in real] == [401, 401, 423]
+    wrong, locking, locked = (t for _, t in real)
+    assert wrong.calls == locking.calls == ["verify"]  # the argon2 check, dummy or not
+    assert locked.calls == []  # refused before any argon2 work
+    assert sum(s.startswith("INSERT INTO outbox") for s in locking.statements) == 2
+    assert any(s.startswith("UPDATE accounts") for s in locking.statements)  # the lock's end
+    assert any(s.startswith("INSERT INTO login_attempts") for s in locked.statements)
