@@ -77,6 +77,7 @@ class Round:
     offered: int
     sent_at: dict[str, float]  # phone -> publish time
     arrived: dict[str, float]  # phone -> time the sink received it
+    queued_at: dict[str, float]  # phone -> when the notifier's consumer queued the delivery
 
     @property
     def latencies_ms(self) -> list[float]:
@@ -89,6 +90,19 @@ class Round:
     def latency(self) -> str:
         lat = self.latencies_ms
         return f"p50 {percentile(lat, 0.5):,.0f} ms, p99 {percentile(lat, 0.99):,.0f} ms"
+
+    def stages(self) -> str:
+        """Publish -> queued (broker and consumer) and queued -> at the sink (courier)."""
+        known = [p for p in self.sent_at if p in self.queued_at]
+        if not known:
+            return "(no stage times)"
+        consume = [(self.queued_at[p] - self.sent_at[p]) * 1000 for p in known]
+        courier = [(self.arrived[p] - self.queued_at[p]) * 1000 for p in known]
+        return (
+            f"publish->queued p50 {percentile(consume, 0.5):,.0f} / p99 "
+            f"{percentile(consume, 0.99):,.0f} ms; queued->sink p50 "
+            f"{percentile(courier, 0.5):,.0f} / p99 {percentile(courier, 0.99):,.0f} ms"
+        )
 
 
 class SinkProcess:
@@ -133,8 +147,17 @@ class SinkProcess:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, bootstrap: str, prefix: str, sink: SinkProcess):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        bootstrap: str,
+        prefix: str,
+        sink: SinkProcess,
+        postgres: str,
+    ) -> None:
         self.args = args
+        self.prefix = prefix
+        self.postgres = postgres
         self.bootstrap = bootstrap
         self.topic = f"{prefix}{TOPIC}"
         self.sink = sink
@@ -154,7 +177,7 @@ class Bench:
                     params={"code": f"{i % 1000000:06d}", "minutes": "5"},
                 ),
                 producer="identity",  # the notifier takes requests from identity only
-                account_id=f"9{i:011d}",
+                account_id=f"9{self.rounds:02d}{i:09d}",
             )
             out.append((phone, event.account_id.encode(), encode(event), headers_of(event)))
         return out
@@ -176,7 +199,25 @@ class Bench:
             pending.append(await producer.send(self.topic, value=value, key=key, headers=headers))
         await asyncio.gather(*pending)
         arrived = await self.wait_for(set(sent_at))
-        return Round(count, sent_at, arrived)
+        by_account = {key.decode(): phone for phone, key, _, _ in events}
+        queued = await self.queued_at(set(by_account))
+        return Round(count, sent_at, arrived, {by_account[a]: t for a, t in queued.items()})
+
+    async def queued_at(self, accounts: set[str]) -> dict[str, float]:
+        """When the notifier's consumer queued each account's delivery (`created_at`: the
+        start of its batch transaction, PostgreSQL's clock)."""
+        import asyncpg
+
+        conn = await asyncpg.connect(f"{self.postgres}/{self.prefix}notifier")
+        try:
+            rows = await conn.fetch(
+                "SELECT account_id, extract(epoch FROM created_at) AS at FROM deliveries"
+                " WHERE account_id = ANY($1::text[])",
+                list(accounts),
+            )
+        finally:
+            await conn.close()
+        return {r["account_id"]: float(r["at"]) for r in rows}
 
     async def wait_for(self, phones: set[str]) -> dict[str, float]:
         deadline = time.monotonic() + self.args.timeout
@@ -332,7 +373,7 @@ async def run(args: argparse.Namespace) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}_"
     logs = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
     sink = SinkProcess(logs)
-    bench = Bench(args, bootstrap, prefix, sink)
+    bench = Bench(args, bootstrap, prefix, sink, postgres)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -342,6 +383,8 @@ async def run(args: argparse.Namespace) -> None:
         "REDIS_KEY_PREFIX": prefix,
         "SMS_API_URL": f"{sink.url}/sms/send",
         "DELIVERY_CONCURRENCY": str(args.concurrency),
+        # The embedded broker holds a fetch open to its end even when records arrive.
+        "CONSUMER_FETCH_WAIT_MS": str(args.fetch_wait_ms),
         "OUTBOX_POLL_INTERVAL_S": "0.1",
         "LOG_LEVEL": "WARNING",
     }
@@ -351,7 +394,10 @@ async def run(args: argparse.Namespace) -> None:
         await sink.ready()
         await asyncio.to_thread(notifier.wait_ready, 90.0)
         await producer.start()
-        print(f"notifier ready (DELIVERY_CONCURRENCY {args.concurrency}); logs in {logs}")
+        print(
+            f"notifier ready (DELIVERY_CONCURRENCY {args.concurrency}, CONSUMER_FETCH_WAIT_MS "
+            f"{args.fetch_wait_ms}); logs in {logs}"
+        )
         await bench.offer(producer, 1, None)  # warm-up: consumer groups joined
 
         profile = None
@@ -373,7 +419,7 @@ async def run(args: argparse.Namespace) -> None:
         for rate in args.search:
             step = await bench.offer(producer, int(rate * args.step_s), rate)
             search.append((rate, step))
-            print(f"  offered {rate:>6,.0f}/s: {step.latency()}", flush=True)
+            print(f"  offered {rate:>6,.0f}/s: {step.latency()}; {step.stages()}", flush=True)
             if percentile(step.latencies_ms, 0.99) >= P99_CEILING_MS:
                 break
         passing = [r for r, s in search if percentile(s.latencies_ms, 0.99) < P99_CEILING_MS]
@@ -394,6 +440,7 @@ async def run(args: argparse.Namespace) -> None:
             f"{f'open loop {args.rate:g}/s for {args.duration:g} s':34}{steady.latency():>22}"
             "   (target p99 < 50 ms)"
         )
+        print(f"{'  of which':34}  {steady.stages()}")
         best = f"{max(passing):,.0f}/s" if passing else f"< {args.search[0]:,.0f}/s"
         tried = ", ".join(f"{r:,.0f}" for r, _ in search)
         print(f"{'highest rate with p99 < 250 ms':34}{best:>22}   (tried {tried}/s)")
@@ -421,6 +468,9 @@ def main() -> None:
         type=lambda s: [float(r) for r in s.split(",")],
         default=[250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0],
         help="offered rates tried, ascending, until p99 reaches 250 ms",
+    )
+    parser.add_argument(
+        "--fetch-wait-ms", type=int, default=20, help="the notifier's CONSUMER_FETCH_WAIT_MS"
     )
     parser.add_argument("--step-s", type=float, default=5.0, help="seconds per searched rate")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")

@@ -301,6 +301,7 @@ class EventConsumer:
             batch=True,
             max_records=settings.consumer_batch_max,
             batch_timeout_ms=settings.consumer_batch_wait_ms,
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
             group_id=sub.group,
             auto_offset_reset="earliest",
             session_timeout_ms=settings.kafka_session_timeout_ms,

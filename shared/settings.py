@@ -102,6 +102,12 @@ class ServiceSettings(BaseSettings):
         description="How long an idle subscriber waits for records before it polls again; "
         "bounds the latency an idle consumer adds.",
     )
+    consumer_fetch_wait_ms: int = Field(
+        100,
+        description="Longest time the broker may hold a fetch open for want of records "
+        "(aiokafka fetch_max_wait_ms). Kafka answers as soon as a record arrives; the embedded "
+        "broker holds the fetch to the end, so there this bounds the latency a consumer adds.",
+    )
     consumer_max_attempts: int = Field(
         3, description="Tries of a failing event handler before the event goes to the DLQ."
     )
