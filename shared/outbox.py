@@ -324,9 +324,13 @@ class OutboxRelay:
                     # Not the leader: pass our commits' wake-ups on, try again now and then.
                     if await self._wait(self._poll_interval_s):
                         await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # never let the relay task die: contend again later
                 failures += 1
-                log.warning("outbox_relay_connection_failed", error=repr(exc), failures=failures)
+                log.warning(
+                    "outbox_relay_connection_failed",
+                    error=f"{type(exc).__name__}: {exc}"[:500],
+                    failures=failures,
+                )
             finally:
                 if self.leading:
                     log.info("outbox_relay_leadership_ended")

@@ -1,6 +1,7 @@
-"""A pooled connection whose server end is gone is never handed out (shared/db.py): after
-PostgreSQL terminates the backends (a restart, a failover, an operator), the next statement
-runs on a fresh connection instead of failing, without a ping on every checkout."""
+"""A pooled connection whose server end is gone is never handed out (shared/db.py,
+pool_pre_ping): after PostgreSQL terminates a backend (a restart, a failover, an operator),
+the next statement runs on a fresh connection instead of failing. Guards the ping's cost
+against an optimisation that drops it: a check of the socket alone lost this race."""
 
 from __future__ import annotations
 
