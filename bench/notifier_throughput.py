@@ -1,7 +1,7 @@
 """Notifier throughput and latency against the SMS sink, next to a raw loop doing the same work.
 
     .venv/bin/python bench/notifier_throughput.py [--n 3000] [--concurrency 8]
-        [--rate 500 --duration 20] [--search 500,1000,1500,2000,3000] [--profile DIR]
+        [--rate 500 --duration 20] [--search 50,100,200,...] [--profile DIR]
 
 Starts its own embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), the SMS sink as its
 own OS process (`account-center-sms-sink`) and the notifier as another (`notifier-service`,
@@ -466,7 +466,7 @@ def main() -> None:
     parser.add_argument(
         "--search",
         type=lambda s: [float(r) for r in s.split(",")],
-        default=[250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0],
+        default=[50.0, 100.0, 200.0, 300.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0],
         help="offered rates tried, ascending, until p99 reaches 250 ms",
     )
     parser.add_argument(
