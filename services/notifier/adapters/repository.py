@@ -5,16 +5,46 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.adapters.tables import EnumText, contacts, deliveries
 from services.notifier.domain.delivery import Delivery, DeliveryStatus
 from services.notifier.domain.routing import Contacts
 
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    """Filters of the operators' audit of delivery records (NOT-4)."""
+
+    account_id: str | None = None
+    message_type: str | None = None
+    status: DeliveryStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+RECORD_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.source_event_id,
+    deliveries.c.account_id,
+    deliveries.c.message_type,
+    deliveries.c.category,
+    deliveries.c.channel,
+    deliveries.c.destination_masked,
+    deliveries.c.language,
+    deliveries.c.status,
+    deliveries.c.attempts,
+    deliveries.c.last_error,
+    deliveries.c.created_at,
+    deliveries.c.finished_at,
+)
 _CONTACT_FIELDS = ("secure_phone", "secure_email", "message_phone", "contact_email", "language")
 # What a transition may change; the rest of a delivery is fixed when it is queued.
 _MUTABLE = (
@@ -102,6 +132,35 @@ class DeliveryRepository:
             )
             found.extend((_delivery(row), _contacts(row)) for row in rows)
         return found
+
+    async def add_new(self, items: Sequence[Delivery]) -> None:
+        """Insert queued deliveries in one statement; one that exists already (same source
+        event and channel) is left as it is."""
+        if not items:
+            return
+        await self._conn.execute(
+            postgresql.insert(deliveries).on_conflict_do_nothing(
+                constraint="deliveries_once_per_channel"
+            ),
+            [{c.name: getattr(d, c.name) for c in deliveries.columns} for d in items],
+        )
+
+    async def find_records(self, query: DeliveryQuery) -> list[dict[str, Any]]:
+        """Delivery records for audit, newest first; never the clear destination or the
+        parameters."""
+        stmt = sa.select(*RECORD_COLUMNS)
+        if query.account_id is not None:
+            stmt = stmt.where(deliveries.c.account_id == query.account_id)
+        if query.message_type is not None:
+            stmt = stmt.where(deliveries.c.message_type == query.message_type)
+        if query.status is not None:
+            stmt = stmt.where(deliveries.c.status == query.status)
+        if query.since is not None:
+            stmt = stmt.where(deliveries.c.created_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(deliveries.c.created_at < query.until)
+        stmt = stmt.order_by(deliveries.c.created_at.desc(), deliveries.c.id).limit(query.limit)
+        return [dict(row._mapping) for row in await self._conn.execute(stmt)]
 
     async def save(self, items: Iterable[Delivery]) -> None:
         """Write the deliveries' state (one statement, executed for many)."""

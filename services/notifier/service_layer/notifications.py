@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.notifier.adapters.tables import contacts, deliveries
+from services.notifier.adapters.contacts import ContactsRepository
+from services.notifier.adapters.repository import DeliveryRepository
 from services.notifier.domain.catalogue import CATALOGUE, Notify
-from services.notifier.domain.delivery import DeliveryStatus, mask
+from services.notifier.domain.delivery import Delivery, DeliveryStatus, mask
 from services.notifier.domain.routing import Category, Contacts, destination_for
 from services.notifier.domain.templates import template_language
 from shared.unit_of_work import UnitOfWork
@@ -30,44 +28,18 @@ async def learn_contacts(
     uow: UnitOfWork, account_id: str, known: Contacts, as_of: datetime
 ) -> None:
     """Latest value wins, like the compacted topic: an older record never overwrites a newer."""
-    values = {
-        "secure_phone": known.secure_phone,
-        "secure_email": known.secure_email,
-        "message_phone": known.message_phone,
-        "contact_email": known.contact_email,
-        "language": known.language,
-        "updated_at": as_of,
-    }
-    stmt = postgresql.insert(contacts).values(account_id=account_id, **values)
-    await uow.conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[contacts.c.account_id],
-            set_=values,
-            where=contacts.c.updated_at <= stmt.excluded.updated_at,
-        )
-    )
+    await ContactsRepository(uow.conn).save_if_newer(account_id, known, as_of)
 
 
 async def forget_contacts(uow: UnitOfWork, account_id: str) -> None:
     """The account is erased (tombstone): its channels go. Deliveries already queued for it
     keep their resolved destination until they are sent (the cancellation result must
     arrive); every finished record keeps the masked destination only."""
-    await uow.conn.execute(contacts.delete().where(contacts.c.account_id == account_id))
+    await ContactsRepository(uow.conn).delete(account_id)
 
 
 async def load_contacts(uow: UnitOfWork, account_id: str) -> Contacts | None:
-    row = (
-        await uow.conn.execute(sa.select(contacts).where(contacts.c.account_id == account_id))
-    ).first()
-    if row is None:
-        return None
-    return Contacts(
-        secure_phone=row.secure_phone,
-        secure_email=row.secure_email,
-        message_phone=row.message_phone,
-        contact_email=row.contact_email,
-        language=row.language,
-    )
+    return await ContactsRepository(uow.conn).get(account_id)
 
 
 async def queue_notification(uow: UnitOfWork, command: Notify) -> None:
@@ -91,35 +63,33 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> None:
     requested = command.destination is not None and command.language is not None
     known = None if requested else await load_contacts(uow, command.account_id)
     language = command.language or (known.language if known else None)
-    rows = uow.buffer("notifier.deliveries", _insert_deliveries)
+    queued: list[Delivery] = uow.buffer("notifier.deliveries", _add_new)
+    now = uow.now()
     for channel in channels:
         destination = command.destination
         if destination is None and known is not None:
             destination = destination_for(category, channel, known)
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "source_event_id": command.source_event_id,
-                "correlation_id": command.correlation_id,
-                "channel": channel,
-                "message_type": command.message_type,
-                "category": category,
-                "account_id": command.account_id,
-                "destination": destination,
-                "destination_masked": mask(channel, destination) if destination else None,
-                "language": template_language(language) if language else None,
-                "params": dict(command.params),
-                "status": DeliveryStatus.QUEUED,
-                "attempts": 0,
-            }
+        queued.append(
+            Delivery(
+                id=uuid.uuid4(),
+                source_event_id=command.source_event_id,
+                correlation_id=command.correlation_id,
+                account_id=command.account_id,
+                message_type=command.message_type,
+                category=category,
+                channel=channel,
+                destination=destination,
+                destination_masked=mask(channel, destination) if destination else None,
+                language=template_language(language) if language else None,
+                params=dict(command.params),
+                status=DeliveryStatus.QUEUED,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
         )
 
 
-async def _insert_deliveries(conn: AsyncConnection, rows: list[Any]) -> None:
+async def _add_new(conn: AsyncConnection, queued: list[Delivery]) -> None:
     # One statement; its trigger (migration 0005) NOTIFYs WAKE_CHANNEL at commit.
-    await conn.execute(
-        postgresql.insert(deliveries)
-        .values(next_attempt_at=sa.func.now(), created_at=sa.func.now())
-        .on_conflict_do_nothing(constraint="deliveries_once_per_channel"),
-        rows,
-    )
+    await DeliveryRepository(conn).add_new(queued)
