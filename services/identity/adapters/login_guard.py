@@ -200,13 +200,16 @@ def _ms(at: datetime) -> int:
 class Attempt:
     """A password attempt reserved by LoginGuard.begin, before the password is checked.
 
-    `locks_until` is set when this attempt completes a run: a failure locks until then;
-    `spends_budget` when it is the last failure the budget allows: a failure locks until a
-    reset. `unrecorded_refusals` counts refusals of the last lock no summary row holds yet.
+    `run_ends` is the end of the run Redis counted it in (its first failure + the window):
+    the end a lock of that run has, so it names the run. `locks_until` is set when this
+    attempt completes a run: a failure locks until then; `spends_budget` when it is the last
+    failure the budget allows: a failure locks until a reset. `unrecorded_refusals` counts
+    refusals of the last lock no summary row holds yet.
     """
 
     subject: str
     number: int
+    run_ends: datetime
     locks_until: datetime | None = None
     spends_budget: bool = False
     unrecorded_refusals: int = 0
@@ -309,13 +312,12 @@ class LoginGuard:
         if status == 3:
             raise LoginLockedUntilReset(refusals=int(reply[2]))
         number = int(reply[1])
-        locks_until = None
-        if number == self._lock_after:
-            locks_until = _utc(int(reply[2]) + self._window_ms)
+        run_ends = _utc(int(reply[2]) + self._window_ms)
         return Attempt(
             subject,
             number,
-            locks_until,
+            run_ends,
+            run_ends if number == self._lock_after else None,
             spends_budget=int(reply[4]) >= self._budget,
             unrecorded_refusals=after_last_summary(int(reply[3])),
         )

@@ -11,7 +11,7 @@ from typing import Any
 import redis.exceptions
 
 from services.identity.adapters import repository as repo
-from services.identity.adapters.login_guard import since_last_summary, summary_due
+from services.identity.adapters.login_guard import Attempt, since_last_summary, summary_due
 from services.identity.domain.accounts import may_log_in
 from services.identity.domain.channels import login_key
 from services.identity.domain.errors import (
@@ -207,14 +207,20 @@ async def _account_by_email(ctx: IdentityContext, key: str) -> Any:
 Refusal = LoginLocked | LoginLockedUntilReset
 
 
-def _recorded_lock(ctx: IdentityContext, account: Any) -> Refusal | None:
-    """LOGIN-2/4: a lock PostgreSQL recorded with its AccountLocked, which Redis lost."""
+def _recorded_lock(ctx: IdentityContext, account: Any, attempt: Attempt) -> Refusal | None:
+    """LOGIN-2/4: a lock PostgreSQL recorded with its AccountLocked, which Redis lost.
+
+    A lock ends one window after its run's first failure, so its end names its run. A lock
+    that ends when the attempt's run ends was recorded by that run's last failure, after
+    Redis counted this attempt: Redis knows that run, and the attempt is one of its counted
+    failures (LOGIN-4), not a refusal. Any other unexpired end is a run Redis lost.
+    """
     if account is None:
         return None
     if account.password_lock_until_reset:
         return LoginLockedUntilReset(refusals=1)
     until = account.password_locked_until
-    if until is not None and until > ctx.now():
+    if until is not None and until > ctx.now() and until != attempt.run_ends:
         return LoginLocked(until, refusals=1)
     return None
 
@@ -267,7 +273,7 @@ async def checked_password(
     settled = False
     try:
         account = await find_account()
-        recorded = _recorded_lock(ctx, account)
+        recorded = _recorded_lock(ctx, account, attempt)
         if recorded is not None:
             await ctx.guard.relock(
                 attempt,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services.identity.adapters.password_hasher import Argon2Hasher
+from services.identity.domain.channels import login_key
 from services.identity.domain.errors import InvalidCredentials
 from services.identity.service_layer import login as login_cases
 from shared.events import (
@@ -100,6 +101,60 @@ async def test_login_2_login_4_a_lock_outlives_the_loss_of_redis(identity: Ident
 
     await eventually(unlocked, timeout_s=15, interval_s=0.25, what="the recorded end")
     assert datetime.now().astimezone() >= datetime.fromisoformat(until)
+
+
+@pytest.mark.identity_settings(**NO_CAPTCHA, login_lock_after=3, login_lock_window_s=60)
+async def test_login_4_parallel_right_passwords_after_a_redis_loss_are_all_refused(
+    identity: IdentityApp,
+) -> None:
+    """LOGIN-4 (and LOGIN-2): right after a Redis loss, 20 parallel right passwords start a
+    new run in Redis; the lock PostgreSQL recorded belongs to another run, so none gets in."""
+    await identity.register_email("par@example.com")
+    assert await fail(identity, "par@example.com", 3) == ["INVALID_CREDENTIALS"] * 3
+    redis = identity.ctx.runtime.redis
+    keys = [k async for k in redis.scan_iter(match=f"{identity.scope.prefix}*")]
+    await redis.delete(*keys)
+
+    replies = await asyncio.gather(*(identity.login("par@example.com") for _ in range(20)))
+    assert [error(r) for r in replies] == ["LOGIN_LOCKED"] * 20
+
+
+@pytest.mark.identity_settings(**NO_CAPTCHA)
+async def test_login_4_an_attempt_counted_before_its_runs_lock_is_a_counted_failure(
+    identity: IdentityApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOGIN-4: the 1st attempt of a run is counted in Redis, then its account lookup is
+    slow; meanwhile 99 parallel attempts bring the run to 10 and the 10th records the lock
+    in PostgreSQL. The slow one reads that lock afterwards, but it belongs to the run Redis
+    counted it in: it answers INVALID_CREDENTIALS, so exactly 10 are counted failures."""
+    reply = await identity.register_email("slow@example.com")
+    account_id = reply.json()["account_id"]
+    reached, release = asyncio.Event(), asyncio.Event()
+    lookup = login_cases._account_by_email
+
+    async def slow_first_lookup(ctx: Any, key: str) -> Any:
+        if not reached.is_set():
+            reached.set()
+            await release.wait()
+        return await lookup(ctx, key)
+
+    monkeypatch.setattr(login_cases, "_account_by_email", slow_first_lookup)
+    slow = asyncio.create_task(identity.login("slow@example.com", WRONG_PASSWORD))
+    await asyncio.wait_for(reached.wait(), timeout=10)  # counted as the run's 1st failure
+    others = await asyncio.gather(*(fail(identity, "slow@example.com", 1) for _ in range(99)))
+    recorded = await lookup(identity.ctx, login_key("slow@example.com"))
+    assert recorded.password_locked_until is not None  # the 10th recorded its run's lock
+    release.set()
+    answers = [error(await asyncio.wait_for(slow, timeout=10))] + [a for (a,) in others]
+
+    assert answers[0] == "INVALID_CREDENTIALS"
+    assert answers.count("INVALID_CREDENTIALS") == 10
+    assert answers.count("LOGIN_LOCKED") == 90
+    assert error(await identity.login("slow@example.com")) == "LOGIN_LOCKED"
+    (locked,) = await wait_events(identity, account_id, AccountLocked, 1)
+    assert locked.failures == 10
+    failed = await wait_events(identity, account_id, LoginFailed, 10)
+    assert [f.reason for f in failed].count("INVALID_CREDENTIALS") == 10
 
 
 # --- item 8: records that cannot be dodged ----------------------------------------------
