@@ -7,6 +7,7 @@ Per subject (the keyed hash of a login email, or of an account without one):
 - `streak`: consecutive failures of passwords and codes, never expiring, ended only by a
   success, a password reset or an operator; at `budget` the subject is locked until one of
   those (NIST SP 800-63B 5.2.2: at most 100 consecutive failures);
+- `since`: when the streak began, which names it (a spent budget is recorded with it);
 - `refused`: attempts refused while locked, so they are summarised instead of recorded one
   by one.
 Per client IP (another key, another cluster slot): failures in a fixed window, checked before
@@ -43,15 +44,27 @@ local function refuse(key, until_ms)
 end
 """
 
-# KEYS: lock, day, run, streak, refused. ARGV: captcha_after, lock_after, window_ms,
+# A streak's first failure names it; a streak older than its name (kept from before names
+# were kept) is named at its next failure.
+_SINCE = """
+local function begin_streak(key, streak, now_ms)
+    if streak == 1 or redis.call('EXISTS', key) == 0 then
+        redis.call('SET', key, now_ms)
+    end
+    return tonumber(redis.call('GET', key))
+end
+"""
+
+# KEYS: lock, day, run, streak, refused, since. ARGV: captcha_after, lock_after, window_ms,
 # captcha_passed (0/1), budget.
-# Returns {0, number, run_start_ms, refusals_before, streak} reserved,
+# Returns {0, number, run_start_ms, refusals_before, streak, since_ms} reserved,
 # {1, locked_until_ms, refusals} locked, {2} captcha required, {3, 0, refusals} budget spent.
 # The day counter counts attempts in flight too (succeeded() gives them back), so parallel
 # attempts cannot skip the captcha any more than they can skip the lock.
 _BEGIN = (
     _NOW_MS
     + _REFUSE
+    + _SINCE
     + """
 local locked = redis.call('GET', KEYS[1])
 if locked then
@@ -76,12 +89,13 @@ if redis.call('INCR', KEYS[2]) == 1 then
     redis.call('EXPIREAT', KEYS[2], (math.floor(now_ms / 86400000) + 1) * 86400)
 end
 local streak = redis.call('INCR', KEYS[4])
+local since = begin_streak(KEYS[6], streak, now_ms)
 n = redis.call('HINCRBY', KEYS[3], 'n', 1)
 if n == 1 then
     redis.call('HSET', KEYS[3], 'start', now_ms)
     redis.call('PEXPIREAT', KEYS[3], now_ms + tonumber(ARGV[3]))
 end
-return {0, n, tonumber(redis.call('HGET', KEYS[3], 'start')), before, streak}
+return {0, n, tonumber(redis.call('HGET', KEYS[3], 'start')), before, streak, since}
 """
 )
 
@@ -119,14 +133,14 @@ return 1
 """
 )
 
-# KEYS: day, run, streak. The attempt was no failure: give back its place in today's count;
-# the run and the streak of consecutive failures end.
+# KEYS: day, run, streak, since. The attempt was no failure: give back its place in today's
+# count; the run and the streak of consecutive failures end.
 _SUCCEEDED = """
 local today = tonumber(redis.call('GET', KEYS[1]) or '0')
 if today > 0 then
     redis.call('DECR', KEYS[1])
 end
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return 1
 """
 
@@ -150,21 +164,26 @@ end
 return 1
 """
 
-# KEYS: streak. ARGV: budget, refuse_when_spent (0/1). A code check on the subject's
+# KEYS: streak, since. ARGV: budget, refuse_when_spent (0/1). A code check on the subject's
 # account: reserve one failure in the streak first (the streak is shared by passwords and
-# codes). Returns the streak with this check in it, or 0 when spent (and refused).
-_SPEND = """
+# codes). Returns {streak, since_ms} with this check in it, or {0, 0} when spent (and refused).
+_SPEND = (
+    _NOW_MS
+    + _SINCE
+    + """
 local streak = tonumber(redis.call('GET', KEYS[1]) or '0')
 if ARGV[2] == '1' and streak >= tonumber(ARGV[1]) then
-    return 0
+    return {0, 0}
 end
-return redis.call('INCR', KEYS[1])
+streak = redis.call('INCR', KEYS[1])
+return {streak, begin_streak(KEYS[2], streak, now_ms)}
 """
+)
 
-# KEYS: lock, day, run, streak. Lifted: by a password reset or an operator. The refusals
-# of the lifted lock stay, for the next attempt to record.
+# KEYS: lock, day, run, streak, since. Lifted: by a password reset or an operator. The
+# refusals of the lifted lock stay, for the next attempt to record.
 _UNLOCK = """
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 """
 
 # KEYS: ip. ARGV: limit, window_ms. Returns {0, n} reserved or {1, retry_after_ms}.
@@ -201,7 +220,8 @@ class Attempt:
     """A password attempt reserved by LoginGuard.begin, before the password is checked.
 
     `run_ends` is the end of the run Redis counted it in (its first failure + the window):
-    the end a lock of that run has, so it names the run. `locks_until` is set when this
+    the end a lock of that run has, so it names the run; `streak_since` (Redis ms) names the
+    streak of consecutive failures Redis counted it in. `locks_until` is set when this
     attempt completes a run: a failure locks until then; `spends_budget` when it is the last
     failure the budget allows: a failure locks until a reset. `unrecorded_refusals` counts
     refusals of the last lock no summary row holds yet.
@@ -210,6 +230,7 @@ class Attempt:
     subject: str
     number: int
     run_ends: datetime
+    streak_since: int
     locks_until: datetime | None = None
     spends_budget: bool = False
     unrecorded_refusals: int = 0
@@ -274,7 +295,7 @@ class LoginGuard:
     def failure_budget(self) -> int:
         return self._budget
 
-    def _keys(self, subject: str) -> tuple[str, str, str, str, str]:
+    def _keys(self, subject: str) -> tuple[str, str, str, str, str, str]:
         # The hash tag keeps one subject's keys in one cluster slot, as multi-key scripts need.
         base = f"{self._prefix}login:{{{subject}}}"
         return (
@@ -283,6 +304,7 @@ class LoginGuard:
             f"{base}:run",
             f"{base}:streak",
             f"{base}:refused",
+            f"{base}:since",
         )
 
     def _ip_key(self, client: str) -> str:
@@ -317,6 +339,7 @@ class LoginGuard:
             subject,
             number,
             run_ends,
+            int(reply[5]),
             run_ends if number == self._lock_after else None,
             spends_budget=int(reply[4]) >= self._budget,
             unrecorded_refusals=after_last_summary(int(reply[3])),
@@ -326,24 +349,24 @@ class LoginGuard:
         """The password was wrong (and recorded); the run's last failure sets the lock."""
         if attempt.number != self._lock_after:
             return None
-        lock_key, _, run_key, _, _ = self._keys(attempt.subject)
+        lock_key, _, run_key, _, _, _ = self._keys(attempt.subject)
         until_ms = int(await self._lock(keys=[lock_key, run_key], args=[self._window_ms]))
         return _utc(until_ms) if until_ms else None
 
     async def succeeded(self, attempt: Attempt) -> None:
         """The password was right: the failure run and streak end; today's failures stay."""
-        _, day_key, run_key, streak_key, _ = self._keys(attempt.subject)
-        await self._succeeded(keys=[day_key, run_key, streak_key])
+        _, day_key, run_key, streak_key, _, since_key = self._keys(attempt.subject)
+        await self._succeeded(keys=[day_key, run_key, streak_key, since_key])
 
     async def release(self, attempt: Attempt) -> None:
         """The attempt could not be recorded: it does not count either."""
-        _, day_key, run_key, streak_key, _ = self._keys(attempt.subject)
+        _, day_key, run_key, streak_key, _, _ = self._keys(attempt.subject)
         await self._release(keys=[day_key, run_key, streak_key], args=[attempt.number])
 
     async def relock(self, attempt: Attempt, until: datetime | None, until_reset: bool) -> None:
         """PostgreSQL holds a lock Redis lost: restore it; this attempt does not count."""
         await self.release(attempt)
-        lock_key, _, _, streak_key, _ = self._keys(attempt.subject)
+        lock_key, _, _, streak_key, _, _ = self._keys(attempt.subject)
         await self._relock(
             keys=[lock_key, streak_key],
             args=[_ms(until) if until else 0, self._budget if until_reset else 0],
@@ -368,26 +391,28 @@ class LoginGuard:
         value = await self._redis.get(self._keys(subject)[3])
         return int(value) if value is not None else 0
 
-    async def spend(self, subject: str, *, refuse_when_spent: bool) -> bool:
-        """A code check counts in the shared streak before it is compared; returns whether a
-        wrong code now spends the budget (LoginLockedUntilReset when it was spent)."""
-        streak = int(
-            await self._spend(
-                keys=[self._keys(subject)[3]], args=[self._budget, int(refuse_when_spent)]
-            )
+    async def spend(self, subject: str, *, refuse_when_spent: bool) -> int | None:
+        """A code check counts in the shared streak before it is compared; when a wrong code
+        now spends the budget, returns the streak's name (`Attempt.streak_since`), else None
+        (LoginLockedUntilReset when it was spent)."""
+        keys = self._keys(subject)
+        streak, since = await self._spend(
+            keys=[keys[3], keys[5]], args=[self._budget, int(refuse_when_spent)]
         )
-        if not streak:
+        if not int(streak):
             raise LoginLockedUntilReset(refusals=0)
-        return streak == self._budget
+        return int(since) if int(streak) == self._budget else None
 
     async def settle(self, subject: str, *, right: bool) -> None:
         """A code check's outcome: a right code ends the streak, a wrong one stays in it."""
         if right:
-            await self._redis.delete(self._keys(subject)[3])
+            keys = self._keys(subject)
+            await self._redis.delete(keys[3], keys[5])
 
     async def unlock(self, subject: str) -> None:
         """A password reset or an operator lifts the lock and forgets the failures."""
-        await self._unlock(keys=self._keys(subject)[:4])
+        lock_key, day_key, run_key, streak_key, _, since_key = self._keys(subject)
+        await self._unlock(keys=[lock_key, day_key, run_key, streak_key, since_key])
 
     async def reserve_ip(self, client: str | None) -> None:
         """Count a password check from this client; LoginThrottled once the window is full."""

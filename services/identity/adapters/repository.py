@@ -204,9 +204,15 @@ async def record_attempt(
 
 
 async def record_password_lock(
-    conn: AsyncConnection, account_id: int, *, until: datetime | None, until_reset: bool
+    conn: AsyncConnection,
+    account_id: int,
+    *,
+    until: datetime | None,
+    until_reset: bool,
+    streak: int | None = None,
 ) -> None:
-    """LOGIN-2/4: the lock's end, kept with the account (Redis may lose its own copy)."""
+    """LOGIN-2/4: the lock's end, kept with the account (Redis may lose its own copy); a
+    spent budget with the name of the streak that spent it."""
     values: dict[str, Any] = {}
     if until is not None:
         values["password_locked_until"] = sa.func.greatest(
@@ -214,6 +220,7 @@ async def record_password_lock(
         )
     if until_reset:
         values["password_lock_until_reset"] = True
+        values["password_lock_streak"] = streak
     if values:
         await conn.execute(
             accounts.update().where(accounts.c.account_id == account_id).values(**values)
@@ -225,7 +232,9 @@ async def lift_password_lock(conn: AsyncConnection, account_id: int) -> None:
     await conn.execute(
         accounts.update()
         .where(accounts.c.account_id == account_id)
-        .values(password_locked_until=None, password_lock_until_reset=False)
+        .values(
+            password_locked_until=None, password_lock_until_reset=False, password_lock_streak=None
+        )
     )
 
 

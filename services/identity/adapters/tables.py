@@ -29,6 +29,8 @@ accounts = sa.Table(
     # LOGIN-2/4: a lock recorded with its AccountLocked, checked when Redis has lost it.
     sa.Column("password_locked_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("password_lock_until_reset", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The Redis ms the streak that spent the budget began (LoginGuard's `since`): names it.
+    sa.Column("password_lock_streak", sa.BigInteger, nullable=True),
     sa.Index("accounts_secure_phone", "secure_phone"),
 )
 

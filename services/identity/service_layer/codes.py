@@ -212,8 +212,8 @@ async def verify_identity(ctx: IdentityContext, account: Any, channel: Channel, 
     try:
         await check_code(ctx, CodePurpose.VERIFY_IDENTITY, destination, code)
     except CodeInvalid:
-        if spends:
-            await _record_budget_spent(ctx, account.account_id)
+        if spends is not None:
+            await _record_budget_spent(ctx, account.account_id, spends)
         raise
     except (CodeExpired, CodeTooManyTries, CodeTriesExhausted):
         await ctx.guard.unspend(subject)  # nothing was compared: no guess was made
@@ -221,13 +221,15 @@ async def verify_identity(ctx: IdentityContext, account: Any, channel: Channel, 
     await ctx.guard.settle(subject, right=True)
 
 
-async def _record_budget_spent(ctx: IdentityContext, account_id: int) -> None:
+async def _record_budget_spent(ctx: IdentityContext, account_id: int, streak: int) -> None:
     """The last failure the budget allowed was a code: the lock is recorded like a
-    password's (AccountLocked, kept in PostgreSQL)."""
+    password's (AccountLocked, kept in PostgreSQL with the streak's name)."""
     now = ctx.now()
     notify = await ctx.guard.may_notify_lock(str(account_id), ctx.settings.lock_notice_interval_s)
     async with ctx.runtime.uow() as uow:
-        await repo.record_password_lock(uow.conn, account_id, until=None, until_reset=True)
+        await repo.record_password_lock(
+            uow.conn, account_id, until=None, until_reset=True, streak=streak
+        )
         await emit(
             uow,
             account_id,

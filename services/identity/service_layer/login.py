@@ -68,6 +68,7 @@ class Failure:
     attempts: int = 1
     locks_until: datetime | None = None
     until_reset: bool = False
+    streak: int | None = None
 
 
 async def _record(
@@ -143,7 +144,11 @@ async def _write_records(
             if failure.locks_until is None and not failure.until_reset:
                 continue
             await repo.record_password_lock(
-                uow.conn, account_id, until=failure.locks_until, until_reset=failure.until_reset
+                uow.conn,
+                account_id,
+                until=failure.locks_until,
+                until_reset=failure.until_reset,
+                streak=failure.streak,
             )
             until = failure.locks_until or now + timedelta(seconds=ctx.settings.login_lock_window_s)
             await emit(
@@ -210,14 +215,15 @@ Refusal = LoginLocked | LoginLockedUntilReset
 def _recorded_lock(ctx: IdentityContext, account: Any, attempt: Attempt) -> Refusal | None:
     """LOGIN-2/4: a lock PostgreSQL recorded with its AccountLocked, which Redis lost.
 
-    A lock ends one window after its run's first failure, so its end names its run. A lock
-    that ends when the attempt's run ends was recorded by that run's last failure, after
-    Redis counted this attempt: Redis knows that run, and the attempt is one of its counted
-    failures (LOGIN-4), not a refusal. Any other unexpired end is a run Redis lost.
+    A lock ends one window after its run's first failure, so its end names its run; a spent
+    budget is recorded with its streak's name. A lock of the attempt's own run (or a budget
+    spent by its own streak) was recorded after Redis counted this attempt: Redis knows that
+    run, and the attempt is one of its counted failures (LOGIN-4), not a refusal. Any other
+    is a lock Redis lost.
     """
     if account is None:
         return None
-    if account.password_lock_until_reset:
+    if account.password_lock_until_reset and account.password_lock_streak != attempt.streak_since:
         return LoginLockedUntilReset(refusals=1)
     until = account.password_locked_until
     if until is not None and until > ctx.now() and until != attempt.run_ends:
@@ -301,6 +307,7 @@ async def checked_password(
             "INVALID_CREDENTIALS",
             locks_until=attempt.locks_until,
             until_reset=attempt.spends_budget,
+            streak=attempt.streak_since,
         )
         await _record(ctx, account, method, client, failures=[*tail, failure])
         settled = True

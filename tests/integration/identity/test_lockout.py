@@ -103,30 +103,47 @@ async def test_login_2_login_4_a_lock_outlives_the_loss_of_redis(identity: Ident
     assert datetime.now().astimezone() >= datetime.fromisoformat(until)
 
 
-@pytest.mark.identity_settings(**NO_CAPTCHA, login_lock_after=3, login_lock_window_s=60)
+# The two locks PostgreSQL keeps: a run's (LOGIN-2) and a spent failure budget's.
+RUN_LOCK = pytest.param(
+    "LOGIN_LOCKED",
+    marks=pytest.mark.identity_settings(**NO_CAPTCHA, login_lock_after=10),
+    id="run",
+)
+SPENT_BUDGET = pytest.param(
+    "LOGIN_LOCKED_UNTIL_RESET",
+    marks=pytest.mark.identity_settings(
+        **NO_CAPTCHA, login_lock_after=1000, login_failure_budget=10
+    ),
+    id="budget",
+)
+
+
+@pytest.mark.parametrize("refusal", [RUN_LOCK, SPENT_BUDGET])
 async def test_login_4_parallel_right_passwords_after_a_redis_loss_are_all_refused(
-    identity: IdentityApp,
+    identity: IdentityApp, refusal: str
 ) -> None:
     """LOGIN-4 (and LOGIN-2): right after a Redis loss, 20 parallel right passwords start a
-    new run in Redis; the lock PostgreSQL recorded belongs to another run, so none gets in."""
+    new run and streak in Redis; the lock PostgreSQL recorded belongs to another one, so
+    none gets in."""
     await identity.register_email("par@example.com")
-    assert await fail(identity, "par@example.com", 3) == ["INVALID_CREDENTIALS"] * 3
+    assert await fail(identity, "par@example.com", 10) == ["INVALID_CREDENTIALS"] * 10
     redis = identity.ctx.runtime.redis
     keys = [k async for k in redis.scan_iter(match=f"{identity.scope.prefix}*")]
     await redis.delete(*keys)
 
     replies = await asyncio.gather(*(identity.login("par@example.com") for _ in range(20)))
-    assert [error(r) for r in replies] == ["LOGIN_LOCKED"] * 20
+    assert [error(r) for r in replies] == [refusal] * 20
 
 
-@pytest.mark.identity_settings(**NO_CAPTCHA)
-async def test_login_4_an_attempt_counted_before_its_runs_lock_is_a_counted_failure(
-    identity: IdentityApp, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("refusal", [RUN_LOCK, SPENT_BUDGET])
+async def test_login_4_an_attempt_counted_before_its_own_lock_is_a_counted_failure(
+    identity: IdentityApp, monkeypatch: pytest.MonkeyPatch, refusal: str
 ) -> None:
-    """LOGIN-4: the 1st attempt of a run is counted in Redis, then its account lookup is
-    slow; meanwhile 99 parallel attempts bring the run to 10 and the 10th records the lock
-    in PostgreSQL. The slow one reads that lock afterwards, but it belongs to the run Redis
-    counted it in: it answers INVALID_CREDENTIALS, so exactly 10 are counted failures."""
+    """LOGIN-4: the 1st attempt of a run (and streak) is counted in Redis, then its account
+    lookup is slow; meanwhile 99 parallel attempts bring the count to 10 and the 10th
+    records the lock in PostgreSQL. The slow one reads that lock afterwards, but it is the
+    lock of the run (streak) Redis counted it in: it answers INVALID_CREDENTIALS, so exactly
+    10 are counted failures and 90 are refused."""
     reply = await identity.register_email("slow@example.com")
     account_id = reply.json()["account_id"]
     reached, release = asyncio.Event(), asyncio.Event()
@@ -140,17 +157,17 @@ async def test_login_4_an_attempt_counted_before_its_runs_lock_is_a_counted_fail
 
     monkeypatch.setattr(login_cases, "_account_by_email", slow_first_lookup)
     slow = asyncio.create_task(identity.login("slow@example.com", WRONG_PASSWORD))
-    await asyncio.wait_for(reached.wait(), timeout=10)  # counted as the run's 1st failure
+    await asyncio.wait_for(reached.wait(), timeout=10)  # counted as the 1st failure
     others = await asyncio.gather(*(fail(identity, "slow@example.com", 1) for _ in range(99)))
     recorded = await lookup(identity.ctx, login_key("slow@example.com"))
-    assert recorded.password_locked_until is not None  # the 10th recorded its run's lock
+    assert recorded.password_locked_until or recorded.password_lock_until_reset  # by the 10th
     release.set()
     answers = [error(await asyncio.wait_for(slow, timeout=10))] + [a for (a,) in others]
 
     assert answers[0] == "INVALID_CREDENTIALS"
     assert answers.count("INVALID_CREDENTIALS") == 10
-    assert answers.count("LOGIN_LOCKED") == 90
-    assert error(await identity.login("slow@example.com")) == "LOGIN_LOCKED"
+    assert answers.count(refusal) == 90
+    assert error(await identity.login("slow@example.com")) == refusal
     (locked,) = await wait_events(identity, account_id, AccountLocked, 1)
     assert locked.failures == 10
     failed = await wait_events(identity, account_id, LoginFailed, 10)
