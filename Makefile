@@ -22,7 +22,7 @@ dev: install
 
 ## The whole suite: lint, types, then unit, contract, integration and end-to-end tests.
 test: install lint typecheck
-	$(BIN)/python -m shared.devtools.infra
+	$(BIN)/python -m devkit.infra
 	$(BIN)/pytest -p no:cacheprovider
 
 lint: install
@@ -30,22 +30,22 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared services tests bench
+	$(BIN)/mypy shared services devkit tests bench
 
 unit contract integration e2e: install
-	$(BIN)/python -m shared.devtools.infra
+	$(BIN)/python -m devkit.infra
 	$(BIN)/pytest -p no:cacheprovider -m $@
 
 ## Regenerate committed artefacts after changing events or subscribers.
 asyncapi: install
-	$(BIN)/python -m shared.devtools.asyncapi
+	$(BIN)/python -m devkit.asyncapi
 
 contracts: install
 	$(BIN)/python -m shared.contracts
 
 ## Drop the dev databases (account_*) and Redis keys (acct:*); the broker starts empty anyway.
 dev-reset: install
-	$(BIN)/python -m shared.devtools.infra --reset
+	$(BIN)/python -m devkit.infra --reset
 
 clean:
 	rm -rf $(VENV) .dev .mypy_cache .ruff_cache

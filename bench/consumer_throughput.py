@@ -35,13 +35,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
+from devkit.broker import start_embedded_broker
+from devkit.infra import drop_databases
 from services.verification.adapters.tables import accounts
 from services.verification.entrypoints.subscribers import on_accounts_registered
 from services.verification.settings import VerificationSettings
 from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import ensure_database, make_engine, migrate
-from shared.devtools.broker import start_embedded_broker
-from shared.devtools.infra import drop_databases
 from shared.events import (
     AccountRegistered,
     Envelope,

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import httpx
 
-from shared.devtools.broker import start_embedded_broker
-from shared.testing.accounts import UNLIMITED_CODES, register_by_email
-from shared.testing.infra import Infra
-from shared.testing.services import ServiceProcess
+from devkit.broker import start_embedded_broker
+from devkit.testing.accounts import UNLIMITED_CODES, register_by_email
+from devkit.testing.infra import Infra
+from devkit.testing.services import ServiceProcess
 
 WRONG = "Wrong1!pass"
 LOCK_AFTER = 5

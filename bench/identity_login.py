@@ -31,11 +31,11 @@ import httpx
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher, Type
 
+from devkit.broker import start_embedded_broker
+from devkit.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
+from devkit.testing.infra import Infra
+from devkit.testing.services import ServiceProcess
 from services.identity.settings import IdentitySettings
-from shared.devtools.broker import start_embedded_broker
-from shared.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
-from shared.testing.infra import Infra
-from shared.testing.services import ServiceProcess
 
 
 def percentile(values: list[float], q: float) -> float:

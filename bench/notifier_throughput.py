@@ -47,10 +47,10 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.devtools.broker import free_port, start_embedded_broker
-from shared.devtools.infra import drop_databases
+from devkit.broker import free_port, start_embedded_broker
+from devkit.infra import drop_databases
+from devkit.testing.services import ServiceProcess
 from shared.events import Channel, NotificationRequested, encode, headers_of, new_envelope
-from shared.testing.services import ServiceProcess
 
 TOPIC = "notifier.requests"
 P99_CEILING_MS = 250.0

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 
 import services
+from devkit.broker import start_embedded_broker
 from shared.db import drop_database, ensure_database, make_engine, migrate
-from shared.devtools.broker import start_embedded_broker
 from shared.events import AccountRegistered, LoginMethodKind, encode, headers_of, new_envelope
 from shared.kafka import ensure_topics, make_producer
 from shared.logging import configure_logging

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from shared.testing.infra import Infra, Scope, provide_infra
+from devkit.testing.infra import Infra, Scope, provide_infra
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from shared.devtools.asyncapi import SPECS, document
+from devkit.asyncapi import SPECS, document
 from shared.events import payloads_on
 
 pytestmark = pytest.mark.contract

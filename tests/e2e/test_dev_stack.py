@@ -17,11 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.devtools.broker import free_port
-from shared.testing.accounts import register_by_email
-from shared.testing.codes import code_sent_to
-from shared.testing.infra import FAST, Scope
-from shared.testing.waiting import eventually
+from devkit.broker import free_port
+from devkit.testing.accounts import register_by_email
+from devkit.testing.codes import code_sent_to
+from devkit.testing.infra import FAST, Scope
+from devkit.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

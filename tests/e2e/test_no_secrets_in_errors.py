@@ -18,11 +18,11 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import publish, read_all
+from devkit.testing.services import ServiceProcess
+from devkit.testing.waiting import eventually
 from shared.events import Channel, NotificationRequested, new_envelope
-from shared.testing.infra import Scope
-from shared.testing.kafka import publish, read_all
-from shared.testing.services import ServiceProcess
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.devtools.broker import free_port
-from shared.devtools.mailsink import MailSink
-from shared.devtools.smssink import SmsSink
+from devkit.broker import free_port
+from devkit.mailsink import MailSink
+from devkit.smssink import SmsSink
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import ServiceProcess
+from devkit.testing.waiting import eventually
 from shared.events import (
     REGISTRY,
     Channel,
@@ -29,10 +33,6 @@ from shared.events import (
     headers_of,
     new_envelope,
 )
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import ServiceProcess
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -8,12 +8,12 @@ import asyncpg
 import httpx
 import pytest
 
+from devkit.testing.accounts import TEST_PASSWORD, register_by_email
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import ServiceProcess
+from devkit.testing.waiting import eventually
 from shared.events import REGISTRY, LoginSucceeded, decode
-from shared.testing.accounts import TEST_PASSWORD, register_by_email
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import ServiceProcess
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 # DEV_MODE: the dev captcha route, as /v1/codes needs a solved captcha.

@@ -20,15 +20,15 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.devtools.broker import free_port
-from shared.devtools.mailsink import MailSink, ReceivedMail
-from shared.devtools.smssink import ReceivedSms, SmsSink
+from devkit.broker import free_port
+from devkit.mailsink import MailSink, ReceivedMail
+from devkit.smssink import ReceivedSms, SmsSink
+from devkit.testing.accounts import UNLIMITED_CODES, captcha_ticket, register_by_email
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import ServiceProcess
+from devkit.testing.waiting import eventually
 from shared.events import REGISTRY, AccountLocked, AccountRegistered, Envelope, decode
-from shared.testing.accounts import UNLIMITED_CODES, captcha_ticket, register_by_email
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import ServiceProcess
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -11,15 +11,15 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.devtools.broker import free_port
-from shared.devtools.mailsink import MailSink
-from shared.devtools.smssink import SmsSink
+from devkit.broker import free_port
+from devkit.mailsink import MailSink
+from devkit.smssink import SmsSink
+from devkit.testing.accounts import register_by_email
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import service_processes
+from devkit.testing.waiting import eventually
 from shared.events import REGISTRY, Envelope, NotificationSent, decode
-from shared.testing.accounts import register_by_email
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import service_processes
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,10 @@ import pytest
 import structlog.testing
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import group_lag, publish, read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.verification.main import spec
 from services.verification.settings import VerificationSettings
 from shared.events import (
@@ -24,10 +28,6 @@ from shared.events import (
     new_envelope,
 )
 from shared.kafka import ensure_topics
-from shared.testing.infra import Scope
-from shared.testing.kafka import group_lag, publish, read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from devkit.smssink import SmsSink
+from devkit.testing.infra import Infra, Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.notifier.main import spec
 from services.notifier.settings import NotifierSettings
-from shared.devtools.smssink import SmsSink
 from shared.events import (
     REGISTRY,
     AccountContacts,
@@ -33,10 +37,6 @@ from shared.events import (
     headers_of,
     new_envelope,
 )
-from shared.testing.infra import Infra, Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

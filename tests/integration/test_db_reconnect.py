@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
+from devkit.testing.infra import Scope
+from devkit.testing.waiting import eventually
 from shared.db import drop_database, ensure_database, make_engine
 from shared.settings import ServiceSettings
-from shared.testing.infra import Scope
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -23,11 +23,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from devkit.broker import free_port
+from devkit.mailsink import MailSink, ReceivedMail
+from devkit.smssink import ReceivedSms, SmsSink
+from devkit.testing.infra import Infra, Scope
+from devkit.testing.kafka import group_lag, read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.notifier.main import spec
 from services.notifier.settings import NotifierSettings
-from shared.devtools.broker import free_port
-from shared.devtools.mailsink import MailSink, ReceivedMail
-from shared.devtools.smssink import ReceivedSms, SmsSink
 from shared.events import (
     REGISTRY,
     AccountContacts,
@@ -51,10 +55,6 @@ from shared.events import (
     headers_of,
     new_envelope,
 )
-from shared.testing.infra import Infra, Scope
-from shared.testing.kafka import group_lag, read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

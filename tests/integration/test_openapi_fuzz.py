@@ -13,14 +13,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from devkit.testing.accounts import UNLIMITED_CODES, register_by_email
+from devkit.testing.infra import Infra, Scope
+from devkit.testing.services import ServiceProcess
 from services.identity.main import spec as identity_spec
 from services.identity.settings import IdentitySettings
 from services.notifier.main import spec as notifier_spec
 from services.notifier.settings import NotifierSettings
 from shared.service import ServiceSpec, create_app
-from shared.testing.accounts import UNLIMITED_CODES, register_by_email
-from shared.testing.infra import Infra, Scope
-from shared.testing.services import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

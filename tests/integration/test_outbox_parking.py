@@ -18,15 +18,15 @@ import asyncpg
 import pytest
 from aiokafka.errors import RequestTimedOutError
 
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.verification.main import spec
 from services.verification.settings import VerificationSettings
 from shared.events import AccountRegistered, Envelope, LoginMethodKind, encode, new_envelope
 from shared.outbox import OutboxRelay, outbox_table
 from shared.runtime import Runtime
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

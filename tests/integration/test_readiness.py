@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.broker import free_port
+from devkit.testing.infra import Scope
+from devkit.testing.services import running
 from services.cancellation.main import spec
 from services.cancellation.settings import CancellationSettings
-from shared.devtools.broker import free_port
-from shared.testing.infra import Scope
-from shared.testing.services import running
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,14 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
+from devkit.testing.accounts import UNLIMITED_CODES, register_by_email
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.identity.main import spec
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, AccountRegistered, Envelope, decode
-from shared.testing.accounts import UNLIMITED_CODES, register_by_email
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

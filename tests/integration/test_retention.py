@@ -10,15 +10,15 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import publish, read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.verification.main import spec
 from services.verification.settings import VerificationSettings
 from shared.events import AccountRegistered, Envelope, LoginMethodKind, new_envelope
 from shared.retention import Pruned, RetentionPruner
 from shared.runtime import Runtime
-from shared.testing.infra import Scope
-from shared.testing.kafka import publish, read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

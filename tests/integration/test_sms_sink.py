@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from shared.devtools.smssink import SmsSink
+from devkit.smssink import SmsSink
 
 pytestmark = pytest.mark.integration
 

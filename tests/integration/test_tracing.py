@@ -17,14 +17,19 @@ from typing import Any
 
 import pytest
 
+from devkit.broker import free_port
+from devkit.mailsink import MailSink
+from devkit.smssink import SmsSink
+from devkit.testing.accounts import captcha_ticket, register_by_email
+from devkit.testing.infra import Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import running
+from devkit.testing.waiting import eventually
 from services.identity.main import spec as identity_spec
 from services.identity.settings import IdentitySettings
 from services.notifier.main import spec as notifier_spec
 from services.notifier.settings import NotifierSettings
 from shared.clock import FixedClock
-from shared.devtools.broker import free_port
-from shared.devtools.mailsink import MailSink
-from shared.devtools.smssink import SmsSink
 from shared.events import (
     REGISTRY,
     AccountContacts,
@@ -34,11 +39,6 @@ from shared.events import (
     NotificationSent,
     decode,
 )
-from shared.testing.accounts import captcha_ticket, register_by_email
-from shared.testing.infra import Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import running
-from shared.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

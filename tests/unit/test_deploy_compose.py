@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from devkit.testing.gateways import ProductionKeys
 from services.cancellation.settings import CancellationSettings
 from services.identity.settings import IdentitySettings
 from services.notifier.settings import NotifierSettings
 from services.verification.settings import VerificationSettings
 from shared.settings import ServiceSettings
-from shared.testing.gateways import ProductionKeys
 
 pytestmark = pytest.mark.unit
 

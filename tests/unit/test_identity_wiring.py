@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.testing.gateways import ProductionKeys
 from services.identity.main import spec
 from services.identity.settings import IdentitySettings
 from shared.service import UnsafeSettings, create_app
-from shared.testing.gateways import ProductionKeys
 
 pytestmark = pytest.mark.unit
 

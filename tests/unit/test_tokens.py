@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, FastAPI
 
+from devkit.testing.gateways import private_pem
 from shared.auth import (
     AUDIENCE,
     ISSUER,
@@ -28,7 +29,6 @@ from shared.auth import (
 )
 from shared.errors import install_error_handlers
 from shared.service import create_app
-from shared.testing.gateways import private_pem
 
 pytestmark = pytest.mark.unit
 CALLER = Caller(account_id="100000000001", session_id="s-1")

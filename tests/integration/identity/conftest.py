@@ -12,16 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
+from devkit.testing.codes import code_sent_to
+from devkit.testing.infra import Infra, Scope
+from devkit.testing.kafka import read_all
+from devkit.testing.services import running
 from services.identity.adapters.code_store import CodeStore
 from services.identity.main import spec
 from services.identity.service_layer.context import IdentityContext, identity_context
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, Envelope, decode
-from shared.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
-from shared.testing.codes import code_sent_to
-from shared.testing.infra import Infra, Scope
-from shared.testing.kafka import read_all
-from shared.testing.services import running
 
 PASSWORD = TEST_PASSWORD
 _phones = itertools.count(10000000)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from devkit.testing.kafka import publish
+from devkit.testing.waiting import eventually
 from shared.events import (
     AccountContacts,
     AccountStatus,
@@ -19,8 +21,6 @@ from shared.events import (
     Topic,
     new_envelope,
 )
-from shared.testing.kafka import publish
-from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone
 
 pytestmark = pytest.mark.integration

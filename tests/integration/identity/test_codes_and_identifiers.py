@@ -13,9 +13,9 @@ import httpx
 import pytest
 import sqlalchemy
 
+from devkit.testing.accounts import UNLIMITED_CODES
 from services.identity.adapters import repository as repo
 from shared.events import LoginMethodKind
-from shared.testing.accounts import UNLIMITED_CODES
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone, wrong
 
 NEW = "N3w!password"

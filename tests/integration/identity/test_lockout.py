@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.testing.waiting import eventually
 from services.identity.adapters.password_hasher import Argon2Hasher
 from services.identity.domain.channels import login_key
 from services.identity.domain.errors import InvalidCredentials
@@ -22,7 +23,6 @@ from shared.events import (
     NotificationRequested,
     Topic,
 )
-from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone, wrong
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from shared.devtools.broker import free_port
+from devkit.broker import free_port
+from devkit.testing.infra import Infra
+from devkit.testing.waiting import eventually
 from shared.events import AccountLocked, Envelope, LoginFailed, LoginSucceeded
-from shared.testing.infra import Infra
-from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, identity_app, new_phone
 
 pytestmark = pytest.mark.integration

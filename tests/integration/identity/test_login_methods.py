@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from devkit.testing.waiting import eventually
 from services.identity.domain.login_methods import QuotaExceeded
 from services.identity.service_layer.login_methods import Bind, Proof, bind
 from shared.events import Channel, LoginMethodBound, LoginMethodKind, LoginMethodUnbound
-from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import IdentityApp, without_codes, wrong
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import uuid
 import jwt
 import pytest
 
+from devkit.testing.gateways import ProductionKeys
+from devkit.testing.infra import Scope
 from services.identity.settings import DEV_FAKE_PROVIDER_SECRET
-from shared.testing.gateways import ProductionKeys
-from shared.testing.infra import Scope
 from tests.integration.identity.conftest import IdentityApp, identity_app, new_phone
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.testing.kafka import publish
+from devkit.testing.waiting import eventually
 from shared.events import CancellationRequested, Topic, new_envelope
-from shared.testing.kafka import publish
-from shared.testing.waiting import eventually
 from tests.integration.identity.conftest import PASSWORD, IdentityApp, new_phone
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
+from devkit.testing.gateways import private_pem, public_pem
+from devkit.testing.infra import Scope
 from shared.auth import AUDIENCE, ISSUER, Caller, TokenVerifier
-from shared.testing.gateways import private_pem, public_pem
-from shared.testing.infra import Scope
 from tests.integration.identity.conftest import IdentityApp, identity_app
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from devkit.testing.codes import code_sent_to
 from services.identity.domain.channels import normalise_email, normalise_phone
-from shared.testing.codes import code_sent_to
 from shared.tracing import REQUEST_ID_HEADER
 
 TEST_PASSWORD = "Secr3t!pass"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from devkit.testing.kafka import read_all
+from devkit.testing.waiting import eventually
 from shared.events import REGISTRY, NotificationRequested, Topic, decode
-from shared.testing.kafka import read_all
-from shared.testing.waiting import eventually
 
 
 async def code_sent_to(bootstrap: str, topic_prefix: str, destination: str, purpose: str) -> str:

@@ -118,7 +118,7 @@ async def drop_redis_keys(url: str, prefix: str) -> int:
 
 
 def main() -> None:
-    """`python -m shared.devtools.infra`: make sure Redis and PostgreSQL answer (tests, CI);
+    """`python -m devkit.infra`: make sure Redis and PostgreSQL answer (tests, CI);
     with `--reset`, drop the dev databases and Redis keys (DATABASE_PREFIX, REDIS_KEY_PREFIX)."""
     import asyncio
     import os

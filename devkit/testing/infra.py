@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.devtools.broker import start_embedded_broker
+from devkit.broker import start_embedded_broker
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from shared.devtools.broker import free_port
+from devkit.broker import free_port
 from shared.service import ServiceSpec, create_app
 
 

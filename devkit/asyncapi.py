@@ -1,4 +1,4 @@
-"""`python -m shared.devtools.asyncapi`: write each service's AsyncAPI document to docs/."""
+"""`python -m devkit.asyncapi`: write each service's AsyncAPI document to docs/."""
 
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from shared.devtools.broker import EmbeddedBroker, start_embedded_broker
-from shared.devtools.infra import MissingDependency, ensure_postgres, ensure_redis
-from shared.devtools.mailsink import MailSink, serve_http
-from shared.devtools.smssink import SmsSink
+from devkit.broker import EmbeddedBroker, start_embedded_broker
+from devkit.infra import MissingDependency, ensure_postgres, ensure_redis
+from devkit.mailsink import MailSink, serve_http
+from devkit.smssink import SmsSink
 
 _BASE = int(os.environ.get("DEV_HTTP_PORT_BASE", "8000"))
 SERVICES = {

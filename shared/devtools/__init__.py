@@ -1,1 +1,0 @@
-"""Local stand-ins that speak the real protocols: the embedded broker and the mail sink."""
