@@ -23,13 +23,16 @@ async def ensure_database(server_dsn: str, name: str) -> bool:
     """Create the database if it does not exist; True when it was created."""
     conn = await asyncpg.connect(f"{_plain_dsn(server_dsn).rstrip('/')}/postgres")
     try:
+        # Instances starting together would race to CREATE DATABASE, and the loser gets a
+        # unique violation on pg_database rather than DuplicateDatabaseError: serialise them.
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"create-database:{name}")
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
             return False
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            return False  # another instance created it a moment ago
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            return False  # created a moment ago by a process that does not take the lock
         log.info("database_created", database=name)
         return True
     finally:
