@@ -12,7 +12,7 @@ import asyncio
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import asyncpg
 import httpx
 import pytest
 
-from devkit.broker import free_port
 from devkit.mailsink import MailSink, ReceivedMail
 from devkit.smssink import ReceivedSms, SmsSink
 from devkit.testing.accounts import UNLIMITED_CODES, captcha_ticket, register_by_email
@@ -34,21 +33,6 @@ pytestmark = pytest.mark.e2e
 
 ACCOUNTS = 6
 WELCOME = "Welcome to Account Center"
-
-
-@pytest.fixture
-def sms() -> Iterator[SmsSink]:
-    texts = SmsSink().start()
-    yield texts
-    texts.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    mail = MailSink(free_port())
-    mail.start()
-    yield mail
-    mail.stop()
 
 
 def leads(process: ServiceProcess) -> int:

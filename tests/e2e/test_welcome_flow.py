@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import asyncpg
 import httpx
 import pytest
 
-from devkit.broker import free_port
 from devkit.mailsink import MailSink
 from devkit.smssink import SmsSink
 from devkit.testing.accounts import register_by_email
@@ -24,21 +22,6 @@ from shared.events import REGISTRY, Envelope, NotificationSent, decode
 pytestmark = pytest.mark.e2e
 
 ALL = ["identity", "verification", "cancellation", "notifier"]
-
-
-@pytest.fixture
-def sms() -> Iterator[SmsSink]:
-    texts = SmsSink().start()
-    yield texts
-    texts.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    mail = MailSink(free_port())
-    mail.start()
-    yield mail
-    mail.stop()
 
 
 async def test_registering_over_http_reaches_every_service_and_sends_the_welcome_email(
