@@ -12,7 +12,8 @@ database. It puts N AccountRegistered events on identity.events, then:
   handler in one transaction per batch, then commits the offsets; three times, each with its
   own consumer group and database: with no effect (the machinery alone), with one INSERT per
   event into verification's accounts projection (a trivial effect, one round trip each), and
-  with verification's real handler, a batch handler (one INSERT per run of events). The
+  with verification's real handler, a batch handler (one INSERT per table per run of events:
+  the account and its unverified real name). The
   clock starts at the first effect seen in the database (the consumer group's join is not
   consume time) and stops when all N are in the inbox.
 
@@ -38,7 +39,7 @@ from redis.asyncio import Redis
 from devkit.broker import start_embedded_broker
 from devkit.infra import drop_databases
 from services.verification.adapters.tables import accounts
-from services.verification.entrypoints.subscribers import on_accounts_registered
+from services.verification.service_layer.accounts import register as on_accounts_registered
 from services.verification.settings import VerificationSettings
 from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import ensure_database, make_engine, migrate

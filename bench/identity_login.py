@@ -23,15 +23,14 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher, Type
 
 from devkit.broker import start_embedded_broker
+from devkit.cpu import CpuMeter, backend_pids, cpu_s
 from devkit.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
 from devkit.testing.infra import Infra
 from devkit.testing.services import ServiceProcess
@@ -112,46 +111,6 @@ class KeepAliveClient:
         for _, writer in self._idle:
             writer.close()
         self._idle.clear()
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) a process has used so far; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def backend_pids(postgres_dsn: str, database: str) -> list[int]:
-    """The PostgreSQL server processes serving the database's connections (same machine)."""
-    conn = await asyncpg.connect(f"{postgres_dsn}/{database}")
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-        return [row["pid"] for row in rows]
-    finally:
-        await conn.close()
-
-
-@dataclass
-class CpuMeter:
-    """CPU seconds of the processes that serve a login, over the measured phase."""
-
-    pids: dict[str, list[int]]
-    start: dict[int, float]
-
-    @classmethod
-    def begin(cls, pids: dict[str, list[int]]) -> CpuMeter:
-        return cls(pids, {pid: cpu_s(pid) for group in pids.values() for pid in group})
-
-    def used(self, pids: dict[str, list[int]]) -> dict[str, float]:
-        return {
-            name: sum(cpu_s(pid) - self.start.get(pid, 0.0) for pid in group)
-            for name, group in pids.items()
-        }
 
 
 def argon2_cpu_ms(settings: IdentitySettings, threads: int, rounds: int = 10) -> float:
@@ -268,6 +227,14 @@ async def run(args: argparse.Namespace) -> None:
                     latencies.append(time.perf_counter() - start)
                     failures += status != 201
 
+            assert service.process is not None
+            # Identity's CPU with nothing to do; before the warm-up, so that no keep-alive
+            # connection of the client idles past the server's keep-alive timeout.
+            idle_since = cpu_s(service.process.pid), time.perf_counter()
+            await asyncio.sleep(args.idle_s)
+            idle = (cpu_s(service.process.pid) - idle_since[0]) / (
+                time.perf_counter() - idle_since[1]
+            )
             await asyncio.gather(*(one(i) for i in range(min(args.concurrency, 8))))  # warm up
             latencies.clear()
             profilers = start_profilers(args.profile, service) if args.profile else []
@@ -280,9 +247,11 @@ async def run(args: argparse.Namespace) -> None:
                 "client": [os.getpid()],
             }
             meter = CpuMeter.begin(pids)
+            main_thread = cpu_s(service.process.pid, service.process.pid)
             started = time.perf_counter()
             await asyncio.gather(*(one(i) for i in range(args.logins)))
             elapsed = time.perf_counter() - started
+            main_thread = cpu_s(service.process.pid, service.process.pid) - main_thread
             pids["postgres"] = sorted(
                 {*pids["postgres"], *await backend_pids(infra.postgres_dsn, database)}
             )
@@ -320,6 +289,15 @@ async def run(args: argparse.Namespace) -> None:
         + "  ".join(f"{name} {ms:.1f}" for name, ms in per_login.items())
         + f"  (one argon2id verify, {cores} threads: {argon2_ms:.1f})"
     )
+    loop_ms = main_thread * 1000 / args.logins
+    print(
+        f"  of identity's           : event loop thread {loop_ms:.1f} (HTTP, Redis, SQL, events,"
+        f" tokens), other threads {per_login['identity'] - loop_ms:.1f} (argon2)"
+    )
+    print(
+        f"  identity when idle      : {idle * 1000:.1f} ms CPU per second (consumers' fetches,"
+        f" relay, heartbeats): {idle * 1000 / rate:.1f} ms per login at this rate"
+    )
     other = sum(per_login.values()) - argon2_ms
     print(
         f"CPU per login besides argon2: {other:5.1f} ms -> at most "
@@ -332,6 +310,9 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument(
+        "--idle-s", type=float, default=3.0, help="seconds identity is watched idle first"
+    )
     parser.add_argument(
         "--profile",
         type=Path,

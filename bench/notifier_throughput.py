@@ -12,13 +12,17 @@ phone). After a warm-up message (consumer groups joined) it measures, in one run
 1. closed loop: N events published at once; notifier msg/s = N / (last SMS at the sink -
    first publish), and publish-to-delivered p50/p99;
 2. the raw loop, in this process: a plain aiokafka consumer reads the same N events and POSTs
-   one SMS per event to the same sink (httpx, one pooled client, the same concurrency), with no
-   database, inbox, outbox or template: raw msg/s, and the ratio notifier / raw (target >= 0.5);
+   one SMS per event to the same sink with the notifier's HTTP client (one pooled aiohttp
+   session, the same concurrency), with no database, inbox, outbox or template: raw msg/s, and
+   the ratio notifier / raw (target >= 0.5);
 3. open loop: events offered at a fixed --rate for --duration seconds (publish times fixed in
    advance, never waiting on the notifier); publish-to-delivered p50/p99 (target p99 < 50 ms);
 4. a short search over offered rates (--search, --step-s seconds each): the highest one whose
    p99 stays under 250 ms.
 
+Beside the rates, the CPU each message cost in every process that served it (notifier, its
+PostgreSQL backends, broker, sink; the raw loop's own process), from /proc: these hold better
+than rates on a shared machine, and the notifier's is its ceiling (one process, one core).
 Each figure is printed next to the baseline measured before the rework (issue 7). With
 --profile DIR, py-spy samples the notifier during phase 1 (DIR/notifier-closed-loop.txt,
 collapsed stacks) and the top frames are printed.
@@ -44,10 +48,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from devkit.broker import free_port, start_embedded_broker
+from devkit.cpu import CpuMeter, backend_pids
 from devkit.infra import drop_databases
 from devkit.testing.services import ServiceProcess
 from shared.events import Channel, NotificationRequested, encode, headers_of, new_envelope
@@ -78,6 +84,7 @@ class Round:
     sent_at: dict[str, float]  # phone -> publish time
     arrived: dict[str, float]  # phone -> time the sink received it
     queued_at: dict[str, float]  # phone -> when the notifier's consumer queued the delivery
+    recorded_at: dict[str, float]  # phone -> when the courier recorded it sent
 
     @property
     def latencies_ms(self) -> list[float]:
@@ -92,16 +99,20 @@ class Round:
         return f"p50 {percentile(lat, 0.5):,.0f} ms, p99 {percentile(lat, 0.99):,.0f} ms"
 
     def stages(self) -> str:
-        """Publish -> queued (broker and consumer) and queued -> at the sink (courier)."""
-        known = [p for p in self.sent_at if p in self.queued_at]
+        """Publish -> queued (broker and consumer), queued -> at the sink (courier: claim and
+        HTTP send) and sink -> recorded sent (the courier's outcome commit, NotificationSent
+        into the outbox)."""
+        known = [p for p in self.sent_at if p in self.queued_at and p in self.recorded_at]
         if not known:
             return "(no stage times)"
-        consume = [(self.queued_at[p] - self.sent_at[p]) * 1000 for p in known]
-        courier = [(self.arrived[p] - self.queued_at[p]) * 1000 for p in known]
-        return (
-            f"publish->queued p50 {percentile(consume, 0.5):,.0f} / p99 "
-            f"{percentile(consume, 0.99):,.0f} ms; queued->sink p50 "
-            f"{percentile(courier, 0.5):,.0f} / p99 {percentile(courier, 0.99):,.0f} ms"
+        parts = {
+            "publish->queued": [(self.queued_at[p] - self.sent_at[p]) * 1000 for p in known],
+            "queued->sink": [(self.arrived[p] - self.queued_at[p]) * 1000 for p in known],
+            "sink->recorded": [(self.recorded_at[p] - self.arrived[p]) * 1000 for p in known],
+        }
+        return "; ".join(
+            f"{name} p50 {percentile(ms, 0.5):,.0f} / p99 {percentile(ms, 0.99):,.0f} ms"
+            for name, ms in parts.items()
         )
 
 
@@ -200,24 +211,44 @@ class Bench:
         await asyncio.gather(*pending)
         arrived = await self.wait_for(set(sent_at))
         by_account = {key.decode(): phone for phone, key, _, _ in events}
-        queued = await self.queued_at(set(by_account))
-        return Round(count, sent_at, arrived, {by_account[a]: t for a, t in queued.items()})
+        times = await self.delivery_times(set(by_account))
+        return Round(
+            count,
+            sent_at,
+            arrived,
+            {by_account[a]: queued for a, (queued, _) in times.items()},
+            {by_account[a]: recorded for a, (_, recorded) in times.items() if recorded},
+        )
 
-    async def queued_at(self, accounts: set[str]) -> dict[str, float]:
-        """When the notifier's consumer queued each account's delivery (`created_at`: the
-        start of its batch transaction, PostgreSQL's clock)."""
+    async def delivery_times(self, accounts: set[str]) -> dict[str, tuple[float, float | None]]:
+        """When the notifier's consumer queued each account's delivery and when the courier
+        recorded it sent (`created_at`, `finished_at`: the notifier's clock at its batch and
+        record transactions)."""
         import asyncpg
 
         conn = await asyncpg.connect(f"{self.postgres}/{self.prefix}notifier")
         try:
-            rows = await conn.fetch(
-                "SELECT account_id, extract(epoch FROM created_at) AS at FROM deliveries"
-                " WHERE account_id = ANY($1::text[])",
-                list(accounts),
-            )
+            deadline = time.monotonic() + self.args.timeout
+            while True:
+                rows = await conn.fetch(
+                    "SELECT account_id, extract(epoch FROM created_at) AS queued,"
+                    " extract(epoch FROM finished_at) AS recorded FROM deliveries"
+                    " WHERE account_id = ANY($1::text[])",
+                    list(accounts),
+                )
+                # The sink has them all; their outcomes may still be committing.
+                if all(r["recorded"] is not None for r in rows) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
         finally:
             await conn.close()
-        return {r["account_id"]: float(r["at"]) for r in rows}
+        return {
+            r["account_id"]: (
+                float(r["queued"]),
+                None if r["recorded"] is None else float(r["recorded"]),
+            )
+            for r in rows
+        }
 
     async def wait_for(self, phones: set[str]) -> dict[str, float]:
         deadline = time.monotonic() + self.args.timeout
@@ -234,11 +265,10 @@ class Bench:
     async def raw_loop(self, count: int) -> float:
         """msg/s of aiokafka consume + one HTTP POST per event, `concurrency` in flight."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        limits = httpx.Limits(
-            max_connections=self.args.concurrency,
-            max_keepalive_connections=self.args.concurrency,
+        client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.args.concurrency),
+            timeout=aiohttp.ClientTimeout(total=30),
         )
-        client = httpx.AsyncClient(limits=limits, timeout=30)
         url = f"{self.sink.url}/sms/send"
         await consumer.start()
         try:
@@ -264,10 +294,11 @@ class Bench:
                             "content": "raw",
                         }
                     ).encode()
-                    reply = await client.post(
-                        url, content=body, headers={"content-type": "application/json"}
-                    )
-                    reply.raise_for_status()
+                    async with client.post(
+                        url, data=body, headers={"content-type": "application/json"}
+                    ) as reply:
+                        reply.raise_for_status()
+                        json.loads(await reply.read())
                     done += 1
                     queue.task_done()
 
@@ -289,7 +320,7 @@ class Bench:
             return done / elapsed
         finally:
             await consumer.stop()
-            await client.aclose()
+            await client.close()
             await self.sink.reset()
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
@@ -318,6 +349,15 @@ async def stages(postgres: str, prefix: str, since: float) -> tuple[float, float
         await conn.close()
     n = float(row["n"])
     return n / max(float(row["queued"] or 0), 1e-3), n / max(float(row["sent"] or 0), 1e-3)
+
+
+def per_message(meter: CpuMeter, pids: dict[str, list[int]], messages: int) -> dict[str, float]:
+    """CPU milliseconds per message of each group of processes since `meter` began."""
+    return {name: seconds * 1000 / messages for name, seconds in meter.used(pids).items()}
+
+
+def cpu_line(cpu: dict[str, float]) -> str:
+    return "  ".join(f"{name} {ms:.2f}" for name, ms in cpu.items())
 
 
 def start_profile(pid: int, directory: Path, name: str, seconds: float) -> subprocess.Popen[bytes]:
@@ -399,22 +439,41 @@ async def run(args: argparse.Namespace) -> None:
             f"{args.fetch_wait_ms}); logs in {logs}"
         )
         await bench.offer(producer, 1, None)  # warm-up: consumer groups joined
+        assert notifier.process is not None
+        notifier_pid = notifier.process.pid
+
+        async def processes() -> dict[str, list[int]]:
+            return {
+                "notifier": [notifier_pid],
+                "postgres": await backend_pids(postgres, f"{prefix}notifier"),
+                "broker": [broker.process.pid] if broker is not None else [],
+                "sink": [sink.process.pid],
+                "bench": [os.getpid()],
+            }
 
         profile = None
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
             assert notifier.process is not None
             profile = start_profile(notifier.process.pid, args.profile, "closed-loop", 30)
+        meter = CpuMeter.begin(await processes())
         closed = await bench.offer(producer, args.n, None)
+        closed_cpu = per_message(meter, await processes(), args.n)
         if profile is not None:
             profile.send_signal(signal.SIGINT)  # py-spy writes its output on Ctrl-C
             profile.wait(30)
         queued_rate, sent_rate = await stages(postgres, prefix, min(closed.sent_at.values()))
+        meter = CpuMeter.begin(await processes())
         raw = await bench.raw_loop(args.n + 1)
+        raw_cpu = per_message(meter, await processes(), args.n + 1)
         ratio = closed.rate / raw
 
         print(f"open loop: {args.rate:g}/s for {args.duration:g} s ...", flush=True)
+        meter = CpuMeter.begin(await processes())
         steady = await bench.offer(producer, int(args.rate * args.duration), args.rate)
+        steady_cpu = per_message(meter, await processes(), len(steady.sent_at))
+        steady_wall = max(steady.recorded_at.values(), default=0) - min(steady.sent_at.values())
+        busy = steady_cpu["notifier"] * len(steady.sent_at) / 1000 / max(steady_wall, 1e-3)
         search: list[tuple[float, Round]] = []
         for rate in args.search:
             step = await bench.offer(producer, int(rate * args.step_s), rate)
@@ -441,10 +500,25 @@ async def run(args: argparse.Namespace) -> None:
             "   (target p99 < 50 ms)"
         )
         print(f"{'  of which':34}  {steady.stages()}")
+        print(
+            f"{'  notifier busy':34}{busy:>22.0%}   of the open loop's wall time"
+            f" ({steady_cpu['notifier']:.2f} ms CPU per message)"
+        )
         best = f"{max(passing):,.0f}/s" if passing else f"< {args.search[0]:,.0f}/s"
         tried = ", ".join(f"{r:,.0f}" for r, _ in search)
         print(f"{'highest rate with p99 < 250 ms':34}{best:>22}   (tried {tried}/s)")
         print(f"{'FastStream published benchmark':34}{'':>22}   {BASELINE['faststream']}")
+        print()
+        print("CPU per message (ms), from /proc:")
+        print(f"  closed loop  {cpu_line(closed_cpu)}")
+        print(f"  raw loop     {cpu_line(raw_cpu)}   (bench = the raw loop)")
+        print(f"  open loop    {cpu_line(steady_cpu)}")
+        ceiling = 1000 / max(closed_cpu["notifier"], 1e-3)
+        raw_ceiling = 1000 / max(raw_cpu["bench"], 1e-3)
+        print(
+            f"  one core's worth: notifier {ceiling:,.0f} msg/s, raw loop {raw_ceiling:,.0f} msg/s"
+            f" (ratio {ceiling / raw_ceiling:.2f})"
+        )
         if args.profile:
             print(f"\nprofile of the notifier during the closed loop ({args.profile}):")
             summarize_profile(args.profile / "notifier-closed-loop.txt")

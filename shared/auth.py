@@ -2,7 +2,11 @@
 
 A token is a JWT (RFC 7519) signed with EdDSA whose header names the signing key (`kid`, the
 key's RFC 7638 thumbprint). Its claims: `iss` identity, `aud` the account center, `sub` the
-account, `sid` its session, `iat` = `nbf`, `exp` (`access_token_ttl_s`, minutes). Identity
+account, `sid` its session, `iat` = `nbf`, `exp` (`access_token_ttl_s`, minutes), and how the
+session was authenticated: `amr` (RFC 8176 method references: `pwd`, `fed` for a provider
+assertion, `otp` for a TOTP code, `sms`, `mail`), `auth_time` (the login) and, after a
+step-up, `step_up_at` (when a second factor was last proven; protected operations in every
+service check its freshness offline, `require_step_up`). Identity
 publishes its current and previous public keys at `/.well-known/jwks.json` (RFC 7517); other
 services verify with `TokenVerifier`, which caches that key set and fetches it again when a
 token names a `kid` it does not know (a rotation) or the cache is old, so keys rotate without
@@ -49,12 +53,41 @@ class Unauthenticated(AppError):
     code = "UNAUTHENTICATED"
 
 
+class StepUpRequired(AppError):
+    """PROT-1: the operation needs a second factor proven recently."""
+
+    status_code = 403
+    code = "STEP_UP_REQUIRED"
+
+
+# Where a client starts the step-up flow (identity's API).
+STEP_UP_ENDPOINT = "POST /v1/me/step-up"
+
+
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated account and session of a request."""
+    """The authenticated account and session of a request, and how it was authenticated."""
 
     account_id: str
     session_id: str
+    amr: tuple[str, ...] = ()
+    auth_time: int | None = None
+    step_up_at: int | None = None
+
+    def stepped_up_within(self, max_age_s: int, *, now: float) -> bool:
+        """Whether a second factor was proven in the last `max_age_s` seconds."""
+        return self.step_up_at is not None and now - self.step_up_at <= max_age_s
+
+
+def require_step_up(caller: Caller, max_age_s: int, *, now: float) -> None:
+    """PROT-1 across services: refuse unless the token proves a fresh second factor; the
+    answer names identity's endpoint that starts a step-up."""
+    if not caller.stepped_up_within(max_age_s, now=now):
+        raise StepUpRequired(
+            f"This operation needs a second factor proven in the last {max_age_s} s: "
+            f"start a step-up at identity ({STEP_UP_ENDPOINT}), then retry with its token.",
+            details={"step_up": STEP_UP_ENDPOINT, "max_age_s": max_age_s},
+        )
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -154,7 +187,7 @@ class TokenSigner:
 
     def sign(self, caller: Caller, *, now: datetime) -> str:
         issued = int(now.timestamp())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": caller.account_id,
@@ -163,6 +196,12 @@ class TokenSigner:
             "nbf": issued,
             "exp": issued + self.ttl_s,
         }
+        if caller.amr:
+            claims["amr"] = list(caller.amr)
+        if caller.auth_time is not None:
+            claims["auth_time"] = caller.auth_time
+        if caller.step_up_at is not None:
+            claims["step_up_at"] = caller.step_up_at
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
@@ -203,7 +242,23 @@ def verify_with(
         raise Unauthenticated("The access token has expired: refresh it.") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("The access token is not valid.") from None
-    return Caller(account_id=str(claims["sub"]), session_id=str(claims["sid"]))
+    return Caller(
+        account_id=str(claims["sub"]),
+        session_id=str(claims["sid"]),
+        amr=_strings(claims.get("amr")),
+        auth_time=_seconds(claims.get("auth_time")),
+        step_up_at=_seconds(claims.get("step_up_at")),
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def _seconds(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class LocalKeys:

@@ -4,13 +4,15 @@ Small batches, each its own short transaction, rows taken with FOR UPDATE SKIP L
 pruner never waits on the relay (it only touches rows marked sent, which the relay no longer
 reads) nor on a consumer (a claim in progress is skipped), and several instances prune side
 by side. Ages are measured by the database clock, the one that wrote sent_at and
-processed_at. Parked outbox rows are never pruned: they wait for an operator.
+processed_at. Parked outbox rows are never pruned: they wait for an operator. A service adds
+its own expiring rows (identity's finished login flows) as `Expiring` tables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -28,6 +30,18 @@ class Pruned:
     outbox: int
     inbox: int
     batches: int
+    expired: int = 0
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """A service's own table whose rows are deleted `retention_s` after `column` (a
+    timestamp, e.g. an expiry) has passed; `key` is its primary key column."""
+
+    table: sa.Table
+    column: str
+    key: str
+    retention_s: float
 
 
 def _older_than(column: sa.ColumnElement[object], seconds: float) -> sa.ColumnElement[bool]:
@@ -45,6 +59,7 @@ class RetentionPruner:
         inbox_retention_s: float,
         batch_size: int,
         interval_s: float,
+        expiring: Sequence[Expiring] = (),
     ) -> None:
         self._engine = engine
         self._batch_size = batch_size
@@ -66,7 +81,19 @@ class RetentionPruner:
         self._inbox_batch = sa.delete(i).where(
             sa.tuple_(i.c.consumer, i.c.event_id).in_(old_claims)
         )
+        self._expiring = [self._expired_batch(e, batch_size) for e in expiring]
         self._task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _expired_batch(expiring: Expiring, batch_size: int) -> sa.Delete:
+        table, key = expiring.table, expiring.table.c[expiring.key]
+        old = (
+            sa.select(key)
+            .where(_older_than(table.c[expiring.column], expiring.retention_s))
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        return sa.delete(table).where(key.in_(old.scalar_subquery()))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="retention-pruner")
@@ -83,11 +110,12 @@ class RetentionPruner:
         while True:
             try:
                 pruned = await self.prune()
-                if pruned.outbox or pruned.inbox:
+                if pruned.outbox or pruned.inbox or pruned.expired:
                     log.info(
                         "retention_pruned",
                         outbox=pruned.outbox,
                         inbox=pruned.inbox,
+                        expired=pruned.expired,
                         batches=pruned.batches,
                     )
             except Exception as exc:
@@ -98,7 +126,13 @@ class RetentionPruner:
         """Delete everything past retention now, one small transaction per batch."""
         outbox, batches_o = await self._drain(self._outbox_batch)
         inbox, batches_i = await self._drain(self._inbox_batch)
-        return Pruned(outbox=outbox, inbox=inbox, batches=batches_o + batches_i)
+        expired = batches_e = 0
+        for statement in self._expiring:
+            count, batches = await self._drain(statement)
+            expired, batches_e = expired + count, batches_e + batches
+        return Pruned(
+            outbox=outbox, inbox=inbox, batches=batches_o + batches_i + batches_e, expired=expired
+        )
 
     async def _drain(self, statement: sa.Delete) -> tuple[int, int]:
         deleted = batches = 0

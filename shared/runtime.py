@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
@@ -27,7 +28,7 @@ class Runtime:
     engine: AsyncEngine
     redis: Redis
     clock: Clock = field(default_factory=SystemClock)
-    extras: dict[str, Any] = field(default_factory=dict)  # service-specific wiring
+    context: Any = None  # the service's own wiring, from ServiceSpec.bootstrap
     tokens: TokenVerifier | None = None  # verifies identity's access tokens offline
     _producer: AIOKafkaProducer | None = None
     _relay: OutboxRelay | None = None
@@ -41,6 +42,14 @@ class Runtime:
     def relay(self) -> OutboxRelay:
         assert self._relay is not None, "the relay starts with the service"
         return self._relay
+
+    @cached_property
+    def reader(self) -> AsyncEngine:
+        """The engine (same pool) for a lone statement that only reads: in autocommit, so
+        without the BEGIN and ROLLBACK around it (two of its four round trips; one statement
+        sees one snapshot either way). Hot paths only; anything that reads twice and needs
+        one snapshot, or writes, takes `engine` or `uow()`."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def uow(self) -> UnitOfWork:
         """A new unit of work; its commit wakes the outbox relay."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ from shared.events.topics import dlq_name
 from shared.kafka import broker_security, ensure_topics, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay
-from shared.retention import RetentionPruner
+from shared.retention import Expiring, RetentionPruner
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 from shared.tracing import RequestIdMiddleware
@@ -65,8 +65,12 @@ class ServiceSpec:
     description: str
     routers: Sequence[APIRouter] = ()
     publishes: Sequence[Topic] = ()  # the topics it writes; their event types are on the classes
+    # Builds the service's use-case context from the runtime (kept as runtime.context),
+    # before its subscribers are wired.
+    bootstrap: Callable[[Runtime], object] | None = None
     subscribe: Callable[[EventConsumer, Runtime], None] | None = None
     workers: Sequence[Callable[[Runtime], BackgroundWorker]] = ()
+    expiring: Sequence[Expiring] = ()  # own tables the retention pruner keeps short
     clock: Clock = field(default_factory=SystemClock)  # tests inject a FixedClock
 
 
@@ -114,6 +118,8 @@ def create_app(spec: ServiceSpec) -> FastAPI:
     consumer = EventConsumer(
         broker, settings, unit_of_work=runtime.uow, producer=lambda: runtime.producer
     )
+    if spec.bootstrap is not None:
+        runtime.context = spec.bootstrap(runtime)
     if spec.subscribe is not None:
         spec.subscribe(consumer, runtime)
     consumer.declare()
@@ -164,6 +170,7 @@ def create_app(spec: ServiceSpec) -> FastAPI:
             inbox_retention_s=settings.inbox_retention_s,
             batch_size=settings.retention_batch_size,
             interval_s=settings.retention_interval_s,
+            expiring=spec.expiring,
         )
         pruner.start()
         for worker in workers:
@@ -173,15 +180,26 @@ def create_app(spec: ServiceSpec) -> FastAPI:
         try:
             yield
         finally:
-            # Stop taking events first and let in-flight handlers finish, then the rest.
-            await broker.stop()
-            for worker in workers:
-                await worker.stop()
-            await pruner.stop()
-            await relay.stop()
-            await producer.stop()
-            await runtime.redis.aclose()
-            await runtime.engine.dispose()
+            # Stop taking events first and let in-flight handlers finish, then the rest. Each
+            # step is bounded: a stalled dependency must not keep the process from exiting.
+            steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+                ("broker", broker.stop),
+                *((f"worker:{type(w).__name__}", w.stop) for w in workers),
+                ("retention", pruner.stop),
+                ("relay", relay.stop),
+                ("producer", producer.stop),
+                ("redis", runtime.redis.aclose),
+                ("database", runtime.engine.dispose),
+            ]
+            for name, stop in steps:
+                try:
+                    await asyncio.wait_for(stop(), settings.shutdown_step_timeout_s)
+                except TimeoutError:
+                    log.warning(
+                        "shutdown_step_timed_out",
+                        step=name,
+                        timeout_s=settings.shutdown_step_timeout_s,
+                    )
             log.info("service_stopped")
 
     app = FastAPI(

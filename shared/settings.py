@@ -61,6 +61,16 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server.")
     redis_key_prefix: str = Field("acct:", description="Prefix of every Redis key.")
+    shutdown_step_timeout_s: float = Field(
+        10.0,
+        description="Longest wait for each step of a shutdown (broker, workers, relay, "
+        "producer, Redis, database); a step that stalls is logged and skipped.",
+    )
+    step_up_max_age_s: int = Field(
+        300,
+        description="PROT-1: a protected operation needs a second factor proven this recently "
+        "(the access token's `step_up_at`).",
+    )
 
     outbox_relay_enabled: bool = Field(True, description="Run the outbox relay in this process.")
     outbox_poll_interval_s: float = Field(

@@ -42,22 +42,37 @@ for topic in identity.events identity.contacts notifier.requests verification.ev
   allow identity Create topic "$topic.dlq"
 done
 
-# verification: publishes verification.events; consumes identity.events.
+# verification: publishes verification.events; consumes identity.events, billing.events
+# (RN-5: PaymentReceived completes a recharge; RN-10: BillingStanding) and cam.events (RN-12).
 allow verification Write topic verification.events
 allow verification Read topic identity.events
+allow verification Read topic billing.events
+allow verification Read topic cam.events
 allow verification Write topic identity.events.dlq
+allow verification Write topic billing.events.dlq
+allow verification Write topic cam.events.dlq
 allow verification Read group verification. prefixed
-for topic in verification.events identity.events; do
+for topic in verification.events identity.events billing.events cam.events; do
   allow verification Create topic "$topic"
   allow verification Create topic "$topic.dlq"
 done
 
-# cancellation: publishes cancellation.events; consumes identity.events.
+# cancellation: publishes cancellation.events; consumes identity.events and the external
+# facts of CAN-1/CAN-2 (EXT): billing.events, resources.events, cam.events, complaints.events.
 allow cancellation Write topic cancellation.events
 allow cancellation Read topic identity.events
+allow cancellation Read topic billing.events
+allow cancellation Read topic resources.events
+allow cancellation Read topic cam.events
+allow cancellation Read topic complaints.events
 allow cancellation Write topic identity.events.dlq
+allow cancellation Write topic billing.events.dlq
+allow cancellation Write topic resources.events.dlq
+allow cancellation Write topic cam.events.dlq
+allow cancellation Write topic complaints.events.dlq
 allow cancellation Read group cancellation. prefixed
-for topic in cancellation.events identity.events; do
+for topic in cancellation.events identity.events billing.events resources.events cam.events \
+  complaints.events; do
   allow cancellation Create topic "$topic"
   allow cancellation Create topic "$topic.dlq"
 done

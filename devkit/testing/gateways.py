@@ -3,6 +3,7 @@ captcha) that sign assertions and tickets with their own Ed25519 keys."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 import uuid
@@ -64,6 +65,7 @@ class ProductionKeys:
     captcha: Gateway = field(default_factory=Gateway)
     signing_key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     code_hmac_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    mfa_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -74,4 +76,5 @@ class ProductionKeys:
             "captcha_public_key": self.captcha.public_pem,
             "session_signing_key": private_pem(self.signing_key),
             "code_hmac_key": self.code_hmac_key,
+            "mfa_encryption_keys": f"k1:{self.mfa_key}",
         }

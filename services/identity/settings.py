@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Literal
 
@@ -9,6 +10,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from pydantic import Field, SecretStr, field_validator
 
 from shared.auth import key_id, private_key, public_key
+from shared.secret_box import key_ring_refusals
 from shared.settings import ServiceSettings
 
 # Dev-only keys: every deployment sets its own (the README says how to make them); outside
@@ -20,6 +22,8 @@ DEV_SIGNING_KEY = (
 )
 DEV_CODE_HMAC_KEY = "dev-only-code-key-change-me"
 DEV_FAKE_PROVIDER_SECRET = "dev-only-fake-provider-secret-change-me"
+DEV_MFA_KEY = b"dev-only-mfa-secret-key-changeme"  # 32 bytes: AES-256
+DEV_MFA_ENCRYPTION_KEYS = "dev-1:" + base64.b64encode(DEV_MFA_KEY).decode()
 MIN_HMAC_KEY_CHARS = 32
 
 Provider = Literal["fake", "signed"]
@@ -91,6 +95,22 @@ class IdentitySettings(ServiceSettings):
         SecretStr(DEV_CODE_HMAC_KEY), description="Key of the HMAC codes are stored as."
     )
 
+    # MFA-1, MFA-6
+    mfa_issuer: str = Field(
+        "Account Center",
+        description="Issuer an authenticator app shows beside the account (otpauth URI).",
+    )
+    mfa_encryption_keys: SecretStr = Field(
+        SecretStr(DEV_MFA_ENCRYPTION_KEYS),
+        description="Key ring of the TOTP secrets' AES-256-GCM: `key-id:base64-32-bytes`, "
+        "comma-separated. Keep a retired key in the ring while secrets sealed under it remain.",
+    )
+    mfa_encryption_key_id: str | None = Field(
+        None,
+        description="Key id of MFA_ENCRYPTION_KEYS that seals new secrets; unset: the ring's "
+        "first key.",
+    )
+
     # LM-2, SEC-1
     wechat_accounts_per_person: int = Field(50, description="Accounts one WeChat may bind.")
     secure_phone_max_accounts: int = Field(5, description="Accounts one secure phone may guard.")
@@ -103,6 +123,21 @@ class IdentitySettings(ServiceSettings):
         12 * 3600, description="Absolute session lifetime: log in again after it, active or not."
     )
     access_token_ttl_s: int = Field(300, description="Lifetime of one signed access token.")
+
+    # LOGIN-5, LOGIN-6, PROT-1: flows, second factors and devices.
+    flow_ttl_s: int = Field(600, description="How long a login or step-up flow stays open.")
+    flow_retention_s: float = Field(
+        86400, description="Expired login and step-up flows are deleted this long after expiry."
+    )
+    flow_max_failures: int = Field(
+        5, description="Wrong second factors that close a flow (the account budget counts too)."
+    )
+    trusted_device_days: int = Field(
+        7, description="LOGIN-5: how long 'trust this device' skips the second factor."
+    )
+    login_dormant_days: int = Field(
+        30, description="LOGIN-6: a login after this many days without one notifies the owner."
+    )
     session_signing_key: SecretStr = Field(
         SecretStr(DEV_SIGNING_KEY),
         description="Ed25519 private key (PEM) that signs access tokens.",
@@ -198,6 +233,15 @@ class IdentitySettings(ServiceSettings):
             problems.append("SESSION_PREVIOUS_PUBLIC_KEY is not an Ed25519 public key (PEM)")
         elif previous and not self.dev_mode and _is_dev_public_key(previous):
             problems.append("SESSION_PREVIOUS_PUBLIC_KEY is the committed dev-only key")
+        problems.extend(
+            key_ring_refusals(
+                "MFA_ENCRYPTION_KEYS",
+                self.mfa_encryption_keys.get_secret_value(),
+                self.mfa_encryption_key_id,
+                dev_key=DEV_MFA_KEY,
+                dev_mode=self.dev_mode,
+            )
+        )
         if self.dev_mode:
             return problems
         committed = {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from shared.events.billing import BillingStanding, PayerKind, PaymentReceived
+from shared.events.cam import CamStanding, SubAccountAssociated, SubAccountCreated
 from shared.events.cancellation import (
     CancellationCompleted,
     CancellationRejected,
     CancellationRequested,
     CancellationWithdrawn,
 )
+from shared.events.complaints import CaseKind, ComplaintsStanding, OpenCase
 from shared.events.envelope import (
     REGISTRY,
     AccountId,
@@ -24,20 +27,31 @@ from shared.events.envelope import (
     new_envelope,
     payloads_on,
 )
+from shared.events.facts import Fact, Standing, owner_of
 from shared.events.identity import (
     AccountContacts,
     AccountLocked,
     AccountRegistered,
     AccountStatus,
     AccountStatusChanged,
+    AppealDecided,
+    AppealReceived,
     LoginFailed,
     LoginMethodBound,
     LoginMethodKind,
     LoginMethodUnbound,
     LoginSucceeded,
+    MfaBound,
+    MfaCodeReplayed,
+    MfaCodeUse,
+    MfaUnbound,
+    MfaUnboundBy,
     PasswordChanged,
+    Protection,
+    ProtectionChanged,
     SecureEmailChanged,
     SecurePhoneChanged,
+    TrustedDeviceAdded,
 )
 from shared.events.notifier import (
     Channel,
@@ -45,14 +59,27 @@ from shared.events.notifier import (
     NotificationRequested,
     NotificationSent,
 )
-from shared.events.topics import Topic
-from shared.events.verification import RealNameChanged, RealNameStatus, RealNameSubject
+from shared.events.resources import ResourcesStanding
+from shared.events.topics import EXTERNAL_TOPICS, Topic
+from shared.events.verification import (
+    DocumentRegion,
+    RealNameChanged,
+    RealNameChangeDecided,
+    RealNameChangeKind,
+    RealNameMethod,
+    RealNameRecheckFailed,
+    RealNameStatus,
+    RealNameSubject,
+    RealNameVerified,
+    RemittanceSent,
+)
 
 # Filled by defining the payload classes (imported above): one class per event type.
 ALL_PAYLOADS: tuple[type[EventPayload], ...] = tuple(REGISTRY.values())
 
 __all__ = [
     "ALL_PAYLOADS",
+    "EXTERNAL_TOPICS",
     "REGISTRY",
     "AccountContacts",
     "AccountId",
@@ -60,30 +87,59 @@ __all__ = [
     "AccountRegistered",
     "AccountStatus",
     "AccountStatusChanged",
+    "AppealDecided",
+    "AppealReceived",
+    "BillingStanding",
+    "CamStanding",
     "CancellationCompleted",
     "CancellationRejected",
     "CancellationRequested",
     "CancellationWithdrawn",
+    "CaseKind",
     "Channel",
     "ClosedPayload",
+    "ComplaintsStanding",
+    "DocumentRegion",
     "Envelope",
     "EventPayload",
+    "Fact",
     "InvalidEvent",
     "LoginFailed",
     "LoginMethodBound",
     "LoginMethodKind",
     "LoginMethodUnbound",
     "LoginSucceeded",
+    "MfaBound",
+    "MfaCodeReplayed",
+    "MfaCodeUse",
+    "MfaUnbound",
+    "MfaUnboundBy",
     "NotificationFailed",
     "NotificationRequested",
     "NotificationSent",
+    "OpenCase",
     "PasswordChanged",
+    "PayerKind",
+    "PaymentReceived",
+    "Protection",
+    "ProtectionChanged",
+    "RealNameChangeDecided",
+    "RealNameChangeKind",
     "RealNameChanged",
+    "RealNameMethod",
+    "RealNameRecheckFailed",
     "RealNameStatus",
     "RealNameSubject",
+    "RealNameVerified",
+    "RemittanceSent",
+    "ResourcesStanding",
     "SecureEmailChanged",
     "SecurePhoneChanged",
+    "Standing",
+    "SubAccountAssociated",
+    "SubAccountCreated",
     "Topic",
+    "TrustedDeviceAdded",
     "UndecodableEvent",
     "UnknownEventType",
     "decode",
@@ -91,5 +147,6 @@ __all__ = [
     "headers_of",
     "is_account_id",
     "new_envelope",
+    "owner_of",
     "payloads_on",
 ]

@@ -132,8 +132,22 @@ class LoginSucceeded(EventPayload):
     method: str = Field(description="password, wechat, qq, wecom or official_account.")
     device_id: str | None = Field(default=None, description="Client-supplied device id.")
     ip: str | None = Field(default=None, description="Client IP address.")
-    new_device: bool = Field(default=False, description="First login from this device.")
+    new_device: bool = Field(
+        default=False,
+        description="LOGIN-6: the device presented no credential identity issued to it for "
+        "this account (a first login from it).",
+    )
     at: datetime = Field(description="When, UTC.")
+    dormant: bool = Field(
+        default=False,
+        description="The account's previous login was more than 30 days before this one "
+        "(LOGIN-6); false for a first login.",
+    )
+    second_factor: str | None = Field(
+        default=None,
+        description="LOGIN-5: the second factor that completed the login (totp, sms or "
+        "email); null when none was asked.",
+    )
 
 
 class LoginFailed(EventPayload):
@@ -208,3 +222,136 @@ class SecureEmailChanged(EventPayload):
     email_masked: str = Field(description="New secure email, masked.", examples=["a***@x.com"])
     previous_masked: str | None = Field(default=None, description="Previous one, masked.")
     at: datetime = Field(description="When, UTC.")
+
+
+class MfaUnboundBy(StrEnum):
+    """Who unbound an MFA device: its owner (after verification, MFA-2) or an operator after
+    a manual review (MFA-4)."""
+
+    OWNER = "owner"
+    OPERATOR = "operator"
+
+
+class MfaCodeUse(StrEnum):
+    """What a TOTP code was presented for."""
+
+    LOGIN = "login"
+    STEP_UP = "step_up"
+    OPERATION = "operation"
+
+
+class Protection(StrEnum):
+    """PROT-1: the account's protection settings."""
+
+    LOGIN = "login_protection"
+    OPERATION = "operation_protection"
+
+
+class MfaBound(EventPayload):
+    """A virtual MFA device was bound: its first code was proven (MFA-1, MFA-2). The secret
+    never leaves identity."""
+
+    event_type = "MfaBound"
+    topic = Topic.IDENTITY_EVENTS
+
+    bound_at: datetime = Field(description="When, UTC.")
+
+
+class MfaUnbound(EventPayload):
+    """The MFA device was unbound, by its owner or by an operator (MFA-2, MFA-4)."""
+
+    event_type = "MfaUnbound"
+    topic = Topic.IDENTITY_EVENTS
+
+    by: MfaUnboundBy = Field(description="owner or operator.", examples=["operator"])
+    unbound_at: datetime = Field(description="When, UTC.")
+
+
+class MfaCodeReplayed(EventPayload):
+    """A TOTP code that had already been used was presented again and refused (MFA-3): the
+    code is not in the event."""
+
+    event_type = "MfaCodeReplayed"
+    topic = Topic.IDENTITY_EVENTS
+
+    at: datetime = Field(description="When, UTC.")
+    during: MfaCodeUse = Field(
+        description="What the code was presented for: login, step_up or operation.",
+        examples=["login"],
+    )
+
+
+class ProtectionChanged(EventPayload):
+    """Login or operation protection was changed (PROT-1): the settings before and after, so
+    a consumer can tell what was turned on or off."""
+
+    event_type = "ProtectionChanged"
+    topic = Topic.IDENTITY_EVENTS
+
+    login_protection: bool = Field(description="Login protection now (LOGIN-5).")
+    operation_protection: bool = Field(description="Operation protection now.")
+    login_protection_was: bool = Field(description="Login protection before the change.")
+    operation_protection_was: bool = Field(description="Operation protection before the change.")
+    changed_at: datetime = Field(description="When, UTC.")
+
+    def turned_off(self) -> list[Protection]:
+        """The protections this change turned off, login first."""
+        off = []
+        if self.login_protection_was and not self.login_protection:
+            off.append(Protection.LOGIN)
+        if self.operation_protection_was and not self.operation_protection:
+            off.append(Protection.OPERATION)
+        return off
+
+
+class TrustedDeviceAdded(EventPayload):
+    """A device was trusted: logins from it skip the second factor until `trusted_until`
+    (LOGIN-5)."""
+
+    event_type = "TrustedDeviceAdded"
+    topic = Topic.IDENTITY_EVENTS
+
+    device_label: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The device's label as the client named it, if any (never its credential).",
+        examples=["Firefox on Linux"],
+    )
+    trusted_until: datetime = Field(description="When the trust ends, UTC.")
+    at: datetime = Field(description="When, UTC.")
+
+
+class AppealReceived(EventPayload):
+    """A recovery appeal was filed for the account (REC-2): someone asks to bind a new email
+    as a login method, perhaps with an MFA reset; an operator decides."""
+
+    event_type = "AppealReceived"
+    topic = Topic.IDENTITY_EVENTS
+
+    appeal_id: str = Field(description="Id of the appeal.")
+    email_masked: str = Field(
+        description="The email the appeal asks to bind, masked.", examples=["a***@example.com"]
+    )
+    reset_mfa: bool = Field(description="Whether the appeal asks to unbind the MFA device.")
+    at: datetime = Field(description="When, UTC.")
+
+
+class AppealDecided(EventPayload):
+    """An operator approved or rejected a recovery appeal (REC-2); on approval the email is
+    bound (LoginMethodBound follows) and, when asked, the MFA device unbound."""
+
+    event_type = "AppealDecided"
+    topic = Topic.IDENTITY_EVENTS
+
+    appeal_id: str = Field(description="Id of the appeal.")
+    approved: bool = Field(description="Approved (true) or rejected (false).")
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The operator's reason, shown to the applicant.",
+        examples=["The documents do not match the account's real-name information."],
+    )
+    email_masked: str = Field(
+        description="The email the appeal asked to bind, masked.", examples=["a***@example.com"]
+    )
+    decided_at: datetime = Field(description="When, UTC.")

@@ -21,6 +21,10 @@ class Topic(StrEnum):
 
 
 COMPACTED_TOPICS = frozenset({Topic.IDENTITY_CONTACTS})
+# Topics whose producers are not ours (EXT): we own their contracts, not their producers.
+EXTERNAL_TOPICS = frozenset(
+    {Topic.BILLING_EVENTS, Topic.RESOURCES_EVENTS, Topic.CAM_EVENTS, Topic.COMPLAINTS_EVENTS}
+)
 DLQ_SUFFIX = ".dlq"
 
 

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from devkit.asyncapi import SPECS, document
-from shared.events import payloads_on
+from devkit.asyncapi import EXTERNAL, SPECS, document, external_document
+from shared.events import EXTERNAL_TOPICS, owner_of, payloads_on
 
 pytestmark = pytest.mark.contract
 DOCS = Path(__file__).parents[2] / "docs" / "asyncapi"
@@ -24,6 +24,31 @@ def test_the_committed_asyncapi_document_matches_the_service(service: str) -> No
     assert committed == document(service), (
         f"docs/asyncapi/{service}.json is stale: run `make asyncapi` and commit it"
     )
+
+
+def test_the_committed_external_document_matches_the_contracts() -> None:
+    committed = json.loads((DOCS / f"{EXTERNAL}.json").read_text())
+    assert committed == external_document(), (
+        f"docs/asyncapi/{EXTERNAL}.json is stale: run `make asyncapi` and commit it"
+    )
+
+
+def test_ext_each_external_topic_is_documented_as_sent_by_its_own_producer() -> None:
+    """EXT: the topics of billing, resources, CAM and complaints are described from their
+    producers' side, said to be external, with the envelope of exactly their facts."""
+    doc = json.loads((DOCS / f"{EXTERNAL}.json").read_text())
+    assert "NOT part of the account center" in doc["info"]["description"]
+    sent = {}
+    for operation in doc["operations"].values():
+        assert operation["action"] == "send"
+        channel = resolve(doc, operation["channel"]["$ref"])
+        (message_ref,) = operation["messages"]
+        message = resolve(doc, resolve(doc, message_ref["$ref"])["$ref"])
+        envelope = resolve(doc, message["payload"]["$ref"])
+        sent[channel["address"]] = schema_names(doc, envelope["properties"]["payload"])
+        owner = owner_of(channel["address"])
+        assert f"Published by {owner}, an external producer" in channel["description"]
+    assert sent == {t: {p.__name__ for p in payloads_on(t)} for t in EXTERNAL_TOPICS}
 
 
 def test_published_events_are_described_with_their_payload_schemas() -> None:
@@ -97,7 +122,7 @@ def test_the_committed_documents_are_valid_under_the_official_asyncapi_parser() 
         )
         assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
     documents = sorted(str(p) for p in DOCS.glob("*.json"))
-    assert len(documents) == len(SPECS)
+    assert len(documents) == len(SPECS) + 1  # and the external producers' document
     result = subprocess.run(
         [NODE, "validate.cjs", *documents],
         cwd=PARSER_DIR,

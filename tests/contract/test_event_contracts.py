@@ -23,10 +23,12 @@ from shared.contracts import (
 )
 from shared.events import (
     ALL_PAYLOADS,
+    EXTERNAL_TOPICS,
     AccountContacts,
     ClosedPayload,
     Envelope,
     EventPayload,
+    Fact,
     NotificationRequested,
 )
 
@@ -568,10 +570,17 @@ def test_a_snapshot_is_closed_and_every_field_is_required(
 
 def test_closed_contracts_are_the_ones_whose_consumers_deploy_first() -> None:
     """contracts/README.md: closed only where every consumer is deployed before the
-    producers (a request to its owner, a snapshot read by one service); the rest stay open
-    so that a new optional field can ship before every consumer knows it."""
-    closed = sorted(p.event_type for p in ALL_PAYLOADS if issubclass(p, ClosedPayload))
+    producers (a request to its owner, a snapshot read by one service, a fact an external
+    system sends us under our contract); the rest stay open so that a new optional field
+    can ship before every consumer knows it."""
+    closed = sorted(
+        p.event_type
+        for p in ALL_PAYLOADS
+        if issubclass(p, ClosedPayload) and p.topic not in EXTERNAL_TOPICS
+    )
     assert closed == ["AccountContacts", "NotificationRequested"]
+    facts = [p for p in ALL_PAYLOADS if p.topic in EXTERNAL_TOPICS]
+    assert facts and all(issubclass(p, Fact) for p in facts)
     open_defs = [
         p.event_type
         for p in ALL_PAYLOADS

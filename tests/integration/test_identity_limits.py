@@ -14,8 +14,8 @@ import pytest
 import redis.exceptions
 from redis.asyncio import Redis
 
-from services.identity.adapters.code_store import CodeStore
-from services.identity.adapters.login_guard import Attempt, LoginGuard
+from services.identity.adapters.code_store import RedisCodeStore
+from services.identity.adapters.login_guard import RedisLoginGuard
 from services.identity.domain.codes import Budget
 from services.identity.domain.errors import (
     CaptchaRequired,
@@ -28,6 +28,7 @@ from services.identity.domain.errors import (
     LoginLockedUntilReset,
     LoginThrottled,
 )
+from services.identity.domain.lockout import Attempt
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +59,8 @@ def guard(
     captcha_after: int = 3,
     lock_after: int = 10,
     lock_window_s: int = 3600,
-) -> LoginGuard:
-    return LoginGuard(
+) -> RedisLoginGuard:
+    return RedisLoginGuard(
         redis_client,
         prefix,
         captcha_after=captcha_after,
@@ -68,9 +69,9 @@ def guard(
     )
 
 
-def codes(redis_client: Redis, prefix: str, **overrides: int) -> CodeStore:
+def codes(redis_client: Redis, prefix: str, **overrides: int) -> RedisCodeStore:
     limits = {"ttl_s": 300, "max_tries": 5, "per_minute": 100, "per_day": 100, **overrides}
-    return CodeStore(redis_client, prefix, hmac_key="test-code-key", **limits)
+    return RedisCodeStore(redis_client, prefix, hmac_key="test-code-key", **limits)
 
 
 def wrong(code: str) -> str:
@@ -100,7 +101,7 @@ async def outcome(call: Awaitable[T]) -> T | Exception:
         return exc
 
 
-async def fail_times(login: LoginGuard, subject: str, n: int) -> list[datetime | None]:
+async def fail_times(login: RedisLoginGuard, subject: str, n: int) -> list[datetime | None]:
     results = []
     for _ in range(n):
         attempt = await login.begin(subject, captcha_passed=True)
@@ -267,7 +268,7 @@ async def test_login_4_a_hundred_parallel_failures_spend_a_budget_of_twenty_exac
 ) -> None:
     """LOGIN-4 (NIST SP 800-63B 5.2.2): the budget of consecutive failures holds under
     concurrency: of 100 parallel attempts 20 are checked, 80 refused until a reset."""
-    login = LoginGuard(
+    login = RedisLoginGuard(
         redis_client,
         prefix,
         captcha_after=1000,
@@ -303,7 +304,7 @@ async def test_login_4_the_client_ip_throttle_holds_under_concurrency(
 ) -> None:
     """LOGIN-4: 50 parallel checks from one address with a limit of 10: exactly 10 pass;
     another address is not affected; a success gives its place back."""
-    login = LoginGuard(
+    login = RedisLoginGuard(
         redis_client,
         prefix,
         captcha_after=3,

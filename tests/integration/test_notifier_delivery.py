@@ -38,6 +38,7 @@ from shared.events import (
     AccountRegistered,
     AccountStatus,
     AccountStatusChanged,
+    AppealDecided,
     CancellationCompleted,
     Channel,
     Envelope,
@@ -45,6 +46,8 @@ from shared.events import (
     LoginMethodBound,
     LoginMethodKind,
     LoginMethodUnbound,
+    MfaCodeReplayed,
+    MfaCodeUse,
     NotificationFailed,
     NotificationRequested,
     NotificationSent,
@@ -265,6 +268,79 @@ async def test_sec_4_a_security_message_goes_to_the_secure_channels_that_exist(
     assert rows[0]["last_error"] == "no_email_destination"
     assert len(stack.sms_to(account.secure_phone)) == 1
     assert not stack.mail_to(account.contact_email)
+
+
+async def test_mfa_3_a_replayed_totp_code_reaches_the_secure_phone_and_the_secure_email(
+    stack: Stack,
+) -> None:
+    """MFA-3: identity refuses a replayed TOTP code and publishes MfaCodeReplayed; the owner
+    hears it on the secure phone (SMS provider API) and the secure email (SMTP), in the
+    account's language, never on the contact channels and never with a code."""
+    account = Account.new()
+    await stack.contacts(account, language="zh-CN")
+    event = await stack.publish(
+        "identity.events", MfaCodeReplayed(at=NOW, during=MfaCodeUse.LOGIN), account.id
+    )
+
+    rows = await stack.finished(account.id, 2)
+    assert [(r["channel"], r["message_type"], r["status"]) for r in rows] == [
+        ("email", "mfa_code_replayed", "sent"),
+        ("sms", "mfa_code_replayed", "sent"),
+    ]
+    assert {r["source_event_id"] for r in rows} == {event.event_id}
+    (sms,) = stack.sms_to(account.secure_phone)
+    assert sms.template_id == "mfa_code_replayed.zh-CN"
+    assert account.id in sms.content and "MFA" in sms.content
+    (mail,) = stack.mail_to(account.secure_email)
+    assert mail.subject == "MFA 验证码被重复使用"
+    assert "2026-11-22 08:30 UTC" in mail.text and "登录" in mail.text
+    assert not stack.sms_to(account.message_phone) and not stack.mail_to(account.contact_email)
+
+
+async def test_rec_2_an_appeal_decision_reaches_the_secure_channels_and_the_appeals_email(
+    stack: Stack,
+) -> None:
+    """REC-2: AppealDecided goes to the secure channels (routed), and the request identity
+    sends for the appeal's new email reaches that email, about the envelope's account."""
+    account = Account.new()
+    await stack.contacts(account, language="en")
+    applicant = f"applicant.{uuid.uuid4().hex[:6]}@example.com"
+    await stack.publish(
+        "identity.events",
+        AppealDecided(
+            appeal_id="ap-1",
+            approved=True,
+            email_masked="a***@example.com",
+            decided_at=NOW,
+        ),
+        account.id,
+    )
+    await stack.publish(
+        "notifier.requests",
+        NotificationRequested(
+            message_type="appeal_decided",
+            channel=Channel.EMAIL,
+            destination=applicant,
+            language="en",
+            params={
+                "appeal_id": "ap-1",
+                "decision": "approved",
+                "reason": "-",
+                "email": "a***@example.com",
+                "at": "2026-11-22 08:30 UTC",
+            },
+        ),
+        account.id,
+    )
+
+    rows = await stack.finished(account.id, 3)
+    assert {r["status"] for r in rows} == {"sent"}
+    assert len(stack.sms_to(account.secure_phone)) == 1
+    (routed,) = stack.mail_to(account.secure_email)
+    (requested,) = stack.mail_to(applicant)
+    for mail in (routed, requested):
+        assert mail.subject == "Your account recovery appeal was approved"
+        assert f"account {account.id}" in mail.text
 
 
 async def test_sec_4_billing_alerts_go_to_the_message_receiving_phone(stack: Stack) -> None:

@@ -417,6 +417,7 @@ IDENTITY_ENV_EXAMPLE = DEPLOY / "identity.env.example"
 IDENTITY_SECRETS = {
     "SESSION_SIGNING_KEY",
     "CODE_HMAC_KEY",
+    "MFA_ENCRYPTION_KEYS",
     "IDENTITY_PROVIDER",
     "IDENTITY_PROVIDER_PUBLIC_KEY",
     "CAPTCHA_PROVIDER",
@@ -472,11 +473,73 @@ def test_compose_identity_refuses_to_start_until_its_env_file_is_filled() -> Non
         "CAPTCHA_PROVIDER=signed",
         "SESSION_SIGNING_KEY",
         "CODE_HMAC_KEY",
+        "MFA_ENCRYPTION_KEYS",
     }
     assert started.refusals() == []
     assert IdentitySettings.model_validate(
         {k.lower(): v for k, v in _env("identity").items()}
     ).refusals()
+
+
+# --- verification's keys and provider: deploy/verification.env ------------------------
+
+VERIFICATION_ENV_EXAMPLE = DEPLOY / "verification.env.example"
+VERIFICATION_SECRETS = {
+    "ID_ENCRYPTION_KEYS",
+    "ID_HASH_KEY",
+    "PERSON_PROVIDER",
+    "PERSON_PROVIDER_URL",
+    "PERSON_PROVIDER_TOKEN",
+    "ENTERPRISE_GATEWAY",
+    "ENTERPRISE_GATEWAY_URL",
+    "ENTERPRISE_GATEWAY_TOKEN",
+}
+
+
+def _verification_env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in VERIFICATION_ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if (match := ENV_LINE.match(line)) and not match["comment"]:
+            values[match["name"]] = match["value"].strip()
+    return values
+
+
+def test_verification_reads_its_keys_from_a_git_ignored_env_file() -> None:
+    env_files = _service("verification").get("env_file")
+    example = _verification_env_example()
+
+    assert env_files in (["verification.env"], "verification.env"), env_files
+    assert "deploy/verification.env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert set(example) == VERIFICATION_SECRETS
+    assert not VERIFICATION_SECRETS & set(_env("verification")), "keys belong in the env file"
+    assert _env("verification").get("DEV_MODE", "false") == "false"
+    assert example["PERSON_PROVIDER"] == example["ENTERPRISE_GATEWAY"] == "http"
+    providers = {"PERSON_PROVIDER", "ENTERPRISE_GATEWAY"}
+    assert all(example[name] == "" for name in VERIFICATION_SECRETS - providers)
+
+
+def test_compose_verification_refuses_to_start_until_its_env_file_is_filled() -> None:
+    """As shipped nothing in the files is usable (RN-17 keys, the provider); filled, it starts."""
+    as_shipped = {**_env("verification"), **_verification_env_example()}
+    filled = {
+        **as_shipped,
+        "ID_ENCRYPTION_KEYS": "k1:" + "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleTE=",
+        "ID_HASH_KEY": "h" * 48,
+        "PERSON_PROVIDER_URL": "https://realname.example.com/check",
+        "PERSON_PROVIDER_TOKEN": "t" * 32,
+        "ENTERPRISE_GATEWAY_URL": "https://enterprise-gateway.example.com",
+        "ENTERPRISE_GATEWAY_TOKEN": "g" * 32,
+    }
+
+    refused = VerificationSettings.model_validate({k.lower(): v for k, v in as_shipped.items()})
+    started = VerificationSettings.model_validate({k.lower(): v for k, v in filled.items()})
+    assert {line.split()[0] for line in refused.refusals()} >= {
+        "PERSON_PROVIDER=http",
+        "ENTERPRISE_GATEWAY=http",
+        "ID_ENCRYPTION_KEYS",
+        "ID_HASH_KEY",
+    }
+    assert started.refusals() == []
 
 
 @pytest.mark.parametrize("name", SERVICES)

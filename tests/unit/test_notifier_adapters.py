@@ -1,19 +1,19 @@
 """The provider adapters without a network: the SMS API's replies sorted into sent, transient
-and permanent (httpx.MockTransport), and the email as it goes over SMTP."""
+and permanent (a fake `Transport`), and the email as it goes over SMTP."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpx
 import pytest
 
 from services.notifier.adapters.mailer import SmtpMailer, message_id
 from services.notifier.adapters.ports import DeliveryError, Email, Sms
-from services.notifier.adapters.sms import HttpSmsProvider, sign
+from services.notifier.adapters.sms import AiohttpTransport, HttpSmsProvider, sign
 from services.notifier.settings import NotifierSettings
 
 pytestmark = pytest.mark.unit
@@ -27,35 +27,57 @@ SMS = Sms(
 )
 
 
-def provider(
-    handler: Callable[[httpx.Request], httpx.Response], **settings: object
-) -> HttpSmsProvider:
+@dataclass(frozen=True)
+class Request:
+    url: str
+    content: bytes
+    headers: Mapping[str, str]
+
+
+Handler = Callable[[Request], tuple[int, bytes]]
+
+
+class FakeTransport:
+    """Answers each POST with `handler`; no network."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        return self.handler(Request(url, body, dict(headers)))
+
+    async def aclose(self) -> None:
+        pass
+
+
+def provider(handler: Handler, **settings: object) -> HttpSmsProvider:
     s = NotifierSettings(sms_api_url="http://sms.test/sms/send", **settings)  # type: ignore[arg-type]
-    return HttpSmsProvider(s, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    return HttpSmsProvider(s, transport=FakeTransport(handler))
 
 
-def reply(status: str, code: int = 200) -> Callable[[httpx.Request], httpx.Response]:
-    def handler(request: httpx.Request) -> httpx.Response:
+def reply(status: str, code: int = 200) -> Handler:
+    def handler(request: Request) -> tuple[int, bytes]:
         body = json.loads(request.content)
         results = [
             {"phone_number": n, "status": status, "serial_no": "s1"} for n in body["phone_numbers"]
         ]
-        return httpx.Response(code, json={"request_id": "r1", "results": results})
+        return code, json.dumps({"request_id": "r1", "results": results}).encode()
 
     return handler
 
 
 async def test_not_5_an_sms_goes_as_template_id_parameters_sign_name_and_request_id() -> None:
     """NOT-5: shaped like a commercial SMS API; the delivery id is the client request id."""
-    seen: list[httpx.Request] = []
+    seen: list[Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Request) -> tuple[int, bytes]:
         seen.append(request)
         return reply("ok")(request)
 
     sms = provider(handler, sms_secret_key="k3y", sms_sign_name="Acme")
     assert await sms.send(SMS) == "s1"
     (request,) = seen
+    assert request.url == "http://sms.test/sms/send"
     body = json.loads(request.content)
     assert body == {
         "app_id": "account-center",
@@ -66,6 +88,7 @@ async def test_not_5_an_sms_goes_as_template_id_parameters_sign_name_and_request
         "client_request_id": SMS.idempotency_key,
         "content": SMS.content,
     }
+    assert request.headers["x-request-id"] == SMS.idempotency_key
     timestamp = request.headers["x-sms-timestamp"]
     assert request.headers["x-sms-signature"] == sign("k3y", timestamp, request.content)
 
@@ -78,11 +101,12 @@ async def test_not_5_an_sms_goes_as_template_id_parameters_sign_name_and_request
         (reply("ok", 503), False),
         (reply("ok", 429), False),
         (reply("ok", 400), True),
-        (lambda r: httpx.Response(200, text="<html>"), False),
+        (lambda r: (200, b"<html>"), False),
+        (lambda r: (200, b"\xff\xfe"), False),
     ],
 )
 async def test_not_3_provider_failures_are_sorted_into_transient_and_permanent(
-    handler: Callable[[httpx.Request], httpx.Response], permanent: bool
+    handler: Handler, permanent: bool
 ) -> None:
     with pytest.raises(DeliveryError) as failure:
         await provider(handler).send(SMS)
@@ -90,12 +114,21 @@ async def test_not_3_provider_failures_are_sorted_into_transient_and_permanent(
 
 
 async def test_not_3_an_unreachable_provider_is_a_transient_failure() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused")
+    """The real transport against a port nobody listens on."""
+    import socket
 
-    with pytest.raises(DeliveryError) as failure:
-        await provider(handler).send(SMS)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    s = NotifierSettings(sms_api_url=f"http://127.0.0.1:{port}/sms/send")
+    sms = HttpSmsProvider(s, transport=AiohttpTransport(timeout_s=2, connections=2))
+    try:
+        with pytest.raises(DeliveryError) as failure:
+            await sms.send(SMS)
+    finally:
+        await sms.aclose()
     assert not failure.value.permanent
+    assert "unavailable" in str(failure.value)
 
 
 AT = datetime(2026, 11, 22, 8, 30, 5, tzinfo=UTC)
@@ -140,3 +173,17 @@ def test_the_lease_outlives_a_send() -> None:
     while its sender is still talking to the provider."""
     with pytest.raises(ValueError, match="DELIVERY_LEASE_S"):
         NotifierSettings(delivery_lease_s=5.0, smtp_timeout_s=10.0)
+
+
+def test_the_sms_transport_takes_its_proxy_from_the_environment_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As httpx did: HTTPS_PROXY for the provider, NO_PROXY honoured."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "sms.internal")
+    transport = AiohttpTransport(timeout_s=1, connections=1)
+    assert transport._proxy("https://sms.example.com/send") == "http://proxy.internal:3128"
+    assert transport._proxy("https://sms.internal/send") is None
+    monkeypatch.delenv("HTTPS_PROXY")
+    # Looked up once per URL, not per request.
+    assert transport._proxy("https://sms.example.com/send") == "http://proxy.internal:3128"

@@ -27,6 +27,7 @@ from services.notifier.domain.delivery import (
 from services.notifier.domain.routing import Category, Contacts, destination_for
 from services.notifier.domain.templates import (
     BLOCKS,
+    LABELS,
     LANGUAGES,
     TEMPLATE_DIR,
     TemplateError,
@@ -41,6 +42,8 @@ from shared.events import (
     AccountRegistered,
     AccountStatus,
     AccountStatusChanged,
+    AppealDecided,
+    AppealReceived,
     CancellationCompleted,
     CancellationRejected,
     CancellationRequested,
@@ -51,13 +54,23 @@ from shared.events import (
     LoginMethodKind,
     LoginMethodUnbound,
     LoginSucceeded,
+    MfaBound,
+    MfaCodeReplayed,
+    MfaCodeUse,
+    MfaUnbound,
+    MfaUnboundBy,
     NotificationRequested,
     PasswordChanged,
+    ProtectionChanged,
     RealNameChanged,
+    RealNameMethod,
     RealNameStatus,
     RealNameSubject,
+    RealNameVerified,
+    RemittanceSent,
     SecureEmailChanged,
     SecurePhoneChanged,
+    TrustedDeviceAdded,
     new_envelope,
 )
 from shared.masking import mask_email, mask_phone
@@ -111,6 +124,20 @@ def test_sec_4_security_messages_go_to_the_secure_phone_and_the_secure_email_bot
         "cancellation_rejected",
         "cancellation_completed",
         "verification_code",
+        "mfa_bound",
+        "mfa_unbound",
+        "mfa_code_replayed",
+        "protection_turned_off",
+        "trusted_device_added",
+        "appeal_received",
+        "appeal_decided",
+        "real_name_changed",
+        "real_name_verified",
+        "remittance_sent",
+        "real_name_change_approved",
+        "real_name_change_rejected",
+        "real_name_recheck_notice",
+        "real_name_downgraded",
     }
     for message_type in security:
         kind = kind_of(message_type)
@@ -134,18 +161,68 @@ EVENTS: list[tuple[EventPayload, str]] = [
         "login_method_unbound",
     ),
     (LoginSucceeded(method="password", ip="203.0.113.7", new_device=True, at=NOW), "login_anomaly"),
+    (LoginSucceeded(method="wechat", dormant=True, at=NOW), "login_anomaly"),
+    (MfaBound(bound_at=NOW), "mfa_bound"),
+    (MfaUnbound(by=MfaUnboundBy.OPERATOR, unbound_at=NOW), "mfa_unbound"),
+    (MfaCodeReplayed(at=NOW, during=MfaCodeUse.STEP_UP), "mfa_code_replayed"),
+    (
+        ProtectionChanged(
+            login_protection=False,
+            operation_protection=True,
+            login_protection_was=True,
+            operation_protection_was=True,
+            changed_at=NOW,
+        ),
+        "protection_turned_off",
+    ),
+    (
+        TrustedDeviceAdded(device_label="Firefox on Linux", trusted_until=NOW, at=NOW),
+        "trusted_device_added",
+    ),
+    (
+        AppealReceived(appeal_id="ap-1", email_masked="n***@example.com", reset_mfa=True, at=NOW),
+        "appeal_received",
+    ),
+    (
+        AppealDecided(
+            appeal_id="ap-1", approved=True, email_masked="n***@example.com", decided_at=NOW
+        ),
+        "appeal_decided",
+    ),
     (AccountLocked(locked_until=NOW, failures=10, at=NOW), "account_locked"),
     (PasswordChanged(how="reset", at=NOW), "password_changed"),
     (SecurePhoneChanged(phone_masked="+86 181****1234", at=NOW), "secure_phone_changed"),
     (SecureEmailChanged(email_masked="a***@x.com", at=NOW), "secure_email_changed"),
     (
         RealNameChanged(
-            status=RealNameStatus.VERIFIED,
-            previous_status=RealNameStatus.PENDING,
-            subject=RealNameSubject.PERSONAL,
+            status=RealNameStatus.PENDING,
+            previous_status=RealNameStatus.UNVERIFIED,
+            subject=RealNameSubject.ENTERPRISE,
+            reason="submitted",
             changed_at=NOW,
         ),
         "real_name_changed",
+    ),
+    (
+        RealNameChanged(
+            status=RealNameStatus.UNVERIFIED,
+            previous_status=RealNameStatus.PENDING,
+            reason="abandoned",
+            changed_at=NOW,
+        ),
+        "real_name_changed",
+    ),
+    (
+        RealNameVerified(
+            subject=RealNameSubject.ENTERPRISE,
+            method=RealNameMethod.REMITTANCE,
+            verified_at=NOW,
+        ),
+        "real_name_verified",
+    ),
+    (
+        RemittanceSent(receiving_account_masked="***************8901", sent_at=NOW, enter_by=NOW),
+        "remittance_sent",
     ),
     (
         CancellationRequested(application_id="a1", requested_at=NOW, cooling_off_ends_at=NOW),
@@ -197,8 +274,23 @@ def test_not_1_every_event_a_person_must_hear_about_becomes_a_complete_message(
             status=AccountStatus.FROZEN, frozen_reasons=["pending_cancellation"], changed_at=NOW
         ),
         AccountStatusChanged(status=AccountStatus.ACTIVE, changed_at=NOW),
+        # RN-16: a proof's own notice is RealNameVerified's, which comes with it.
+        RealNameChanged(
+            status=RealNameStatus.VERIFIED,
+            previous_status=RealNameStatus.PENDING,
+            subject=RealNameSubject.PERSONAL,
+            changed_at=NOW,
+        ),
         # LOGIN-2: identity rate-limits lock notices; a renewed lock within the day is silent.
         AccountLocked(locked_until=NOW, failures=10, at=NOW, notify_owner=False),
+        # PROT-1: turning a protection on, or leaving it on, is what the owner asked for.
+        ProtectionChanged(
+            login_protection=True,
+            operation_protection=True,
+            login_protection_was=False,
+            operation_protection_was=True,
+            changed_at=NOW,
+        ),
     ],
 )
 def test_events_nobody_needs_to_hear_about_send_nothing(payload: EventPayload) -> None:
@@ -242,7 +334,25 @@ SAMPLE = {
     "reasons": "overdue",
     "code": "123456",
     "minutes": "5",
+    "trigger": "new_device",
+    "reason": "The documents do not match.",
+    "by": "operator",
+    "during": "login",
+    "protections": "login_protection,operation_protection",
+    "device": "Firefox on Linux",
+    "trusted_until": "2026-11-29 08:30 UTC",
+    "appeal_id": "ap-1",
+    "reset_mfa": "yes",
+    "decision": "rejected",
+    "bank_account": "***************8901",
+    "enter_by": "2026-11-29 08:30 UTC",
+    "change_id": "7",
+    "change_kind": "name",
+    "downgrade_at": "2026-12-07 08:30 UTC",
 }
+
+# Parameters that pick a sentence rather than being shown.
+SWITCHES = frozenset({"reset_mfa"})
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -259,9 +369,13 @@ def test_not_2_every_template_renders_in_chinese_and_english(
     rendered = render(message_type, language, params)
     assert rendered.subject and rendered.text.strip() and rendered.sms
     assert f'<html lang="{language}">' in rendered.html
-    for value in params.values():
-        if value not in ("wechat", "password", "reset", "verified", "personal", "overdue"):
-            assert value in rendered.text, f"{message_type}.{language}: {value} missing"
+    for name, value in params.items():
+        if name in SWITCHES:
+            continue
+        # A code may be shown by its label (a list of codes, comma-separated, each by its own).
+        for part in value.split(","):
+            shown = (part, LABELS[language].get(part, part))
+            assert any(s in rendered.text for s in shown), f"{message_type}.{language}: {part}"
     chinese = bool(re.search(r"[\u4e00-\u9fff]", rendered.text))
     assert chinese == (language == "zh-CN")
 
@@ -278,6 +392,20 @@ def test_not_2_the_html_part_escapes_what_comes_from_events() -> None:
 def test_not_2_a_missing_parameter_is_an_error_never_a_hole() -> None:
     with pytest.raises(TemplateError):
         render("verification_code", "en", {"minutes": "5"})
+
+
+def test_not_2_a_channel_renders_the_parts_it_sends_and_they_match_the_full_rendering() -> None:
+    params = {"code": "123456", "minutes": "5"}
+    full = render("verification_code", "en", params)
+    sms = render("verification_code", "en", params, channel=Channel.SMS)
+    email = render("verification_code", "en", params, channel=Channel.EMAIL)
+    assert sms.sms == full.sms and "123456" in sms.sms
+    assert (sms.subject, sms.text, sms.html) == ("", "", "")
+    assert (email.subject, email.text, email.html) == (full.subject, full.text, full.html)
+    assert email.sms == ""
+    for channel in (Channel.SMS, Channel.EMAIL):
+        with pytest.raises(TemplateError):
+            render("verification_code", "en", {"minutes": "5"}, channel=channel)
 
 
 @pytest.mark.parametrize(

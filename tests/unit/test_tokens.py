@@ -20,12 +20,15 @@ from shared.auth import (
     ISSUER,
     LEEWAY_S,
     Caller,
+    StepUpRequired,
     TokenSigner,
     TokenVerifier,
     Unauthenticated,
     jwks,
     key_id,
     require_caller,
+    require_step_up,
+    verify_with,
 )
 from shared.errors import install_error_handlers
 from shared.service import create_app
@@ -181,6 +184,47 @@ def test_every_service_is_wired_with_a_verifier_of_identity_s_jwks() -> None:
     from services.cancellation.main import spec as cancellation
     from services.notifier.main import spec as notifier
     from services.verification.main import spec as verification
+    from services.verification.settings import VerificationSettings
 
-    for spec in (verification(), cancellation(), notifier()):
+    for spec in (verification(VerificationSettings(dev_mode=True)), cancellation(), notifier()):
         assert isinstance(create_app(spec).state.runtime.tokens, TokenVerifier)
+
+
+# --- step-up (PROT-1 across services) ----------------------------------------------------
+
+
+def test_prot_1_a_token_carries_how_its_session_was_authenticated() -> None:
+    key = Ed25519PrivateKey.generate()
+    stepped = Caller(
+        account_id="100000000001",
+        session_id="s-1",
+        amr=("pwd", "otp"),
+        auth_time=1_790_000_000,
+        step_up_at=1_790_000_100,
+    )
+    token = TokenSigner(private_pem(key), ttl_s=300).sign(stepped, now=datetime.now(UTC))
+    assert verify_with(token, key.public_key()) == stepped
+
+
+def test_prot_1_a_token_without_step_up_claims_still_verifies() -> None:
+    key = Ed25519PrivateKey.generate()
+    token = TokenSigner(private_pem(key), ttl_s=300).sign(CALLER, now=datetime.now(UTC))
+    verified = verify_with(token, key.public_key())
+    assert (verified.amr, verified.auth_time, verified.step_up_at) == ((), None, None)
+
+
+@pytest.mark.parametrize(
+    ("step_up_at", "fresh"),
+    [(None, False), (1_000, True), (1_000 - 300, True), (1_000 - 301, False)],
+)
+def test_prot_1_require_step_up_accepts_only_a_fresh_second_factor(
+    step_up_at: int | None, fresh: bool
+) -> None:
+    caller = Caller(account_id="1", session_id="s", amr=("pwd", "sms"), step_up_at=step_up_at)
+    if fresh:
+        require_step_up(caller, 300, now=1_000)
+        return
+    with pytest.raises(StepUpRequired) as refused:
+        require_step_up(caller, 300, now=1_000)
+    assert refused.value.code == "STEP_UP_REQUIRED"
+    assert refused.value.details["step_up"] == "POST /v1/me/step-up"

@@ -1,34 +1,37 @@
-"""Event handlers of cancellation: they turn events into changes of the local projection."""
+"""Cancellation's event handlers: thin, they hand events to the service layer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.cancellation.adapters.tables import accounts
+from services.cancellation.service_layer import projections
 from shared.consumer import EventConsumer
-from shared.events import AccountRegistered, Envelope
+from shared.events import (
+    BillingStanding,
+    CamStanding,
+    ComplaintsStanding,
+    ResourcesStanding,
+    SubAccountAssociated,
+    SubAccountCreated,
+    owner_of,
+)
 from shared.runtime import Runtime
-from shared.unit_of_work import UnitOfWork
 
-
-async def on_accounts_registered(
-    uow: UnitOfWork, events: Sequence[Envelope[AccountRegistered]]
-) -> None:
-    """A run of registrations, one INSERT for all (a batch handler: one statement, not one
-    round trip per event). A plain insert: the inbox, not the statement, makes redelivery
-    harmless."""
-    await uow.conn.execute(
-        accounts.insert(),
-        [
-            {
-                "account_id": event.account_id,
-                "registered_at": event.payload.registered_at,
-                "registration_method": event.payload.method.value,
-            }
-            for event in events
-        ],
-    )
+# EXT: each fact counts on its producer's word only (broker ACLs make the claim true).
+FACTS = (
+    BillingStanding,
+    ResourcesStanding,
+    CamStanding,
+    ComplaintsStanding,
+    SubAccountCreated,
+    SubAccountAssociated,
+)
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
-    consumer.handle(on_accounts_registered)
+    consumer.handle(
+        projections.register,
+        projections.change_status,
+        projections.standing_reported,
+        projections.sub_account_linked,
+    )
+    for fact in FACTS:
+        consumer.only_from(fact, [owner_of(fact.topic)])

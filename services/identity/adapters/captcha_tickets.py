@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from services.identity.adapters.providers import CLOCK_LEEWAY_S
 
 
-class UsedCaptchaTickets:
+class RedisCaptchaTickets:
     """captcha:used:<ticket id>, set once (SET NX) and kept until the ticket could no longer
     verify anyway, so memory stays bounded by the tickets of the last few minutes."""
 

@@ -138,7 +138,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class CodeStore:
+class RedisCodeStore:
     """Issues and verifies 6-digit one-time codes per purpose and destination, and keeps the
     send budgets (CODE-2). Budgets and try caps of a destination are per purpose class.
 

@@ -3,23 +3,20 @@
 Real WeChat/QQ/WeCom OAuth and a commercial captcha run upstream, in gateways that hand the
 console a signed assertion or ticket; an adapter here verifies it offline. The `signed`
 adapters verify the gateways' Ed25519 signatures with their public keys (production); the
-fake ones sign with a shared key (HS256) and can mint, for dev mode and tests only.
+fake ones (fakes.py) sign with a shared key (HS256) and can mint, for dev mode and tests only.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import jwt
 
+from services.identity.service_layer.ports import SolvedCaptcha, VerifiedAssertion
 from shared.auth import public_key
 from shared.errors import AppError
 from shared.events import LoginMethodKind
 
-ACCOUNT_SERVICE_PERMISSION = "account_service"
 OFFICIAL_SUBTYPES = frozenset({"official_account", "mini_program"})
 CAPTCHA_ISSUER = "captcha"
 CLOCK_LEEWAY_S = 5
@@ -28,39 +25,6 @@ CLOCK_LEEWAY_S = 5
 class AssertionInvalid(AppError):
     status_code = 401
     code = "ASSERTION_INVALID"
-
-
-@dataclass(frozen=True)
-class VerifiedAssertion:
-    """What a provider vouches for about the person in front of us."""
-
-    kind: LoginMethodKind
-    subject: str  # the identifier we key the person by (UnionID for WeChat, LM-7)
-    subtype: str | None = None  # official_account or mini_program (LM-8)
-    open_platform_id: str | None = None
-    permissions: frozenset[str] = field(default_factory=frozenset)
-    authorization_revoked: bool = False
-    display: str = ""
-
-
-@dataclass(frozen=True)
-class SolvedCaptcha:
-    """A captcha ticket whose signature holds: its id, whom it was solved for, its end."""
-
-    ticket_id: str
-    identifier: str
-    expires_at: int
-
-
-class IdentityProvider(Protocol):
-    def verify(self, kind: LoginMethodKind, assertion: str) -> VerifiedAssertion: ...
-
-
-class CaptchaProvider(Protocol):
-    def verify(self, ticket: str) -> SolvedCaptcha | None:
-        """The ticket's claims when its signature, issuer and expiry hold; None otherwise.
-        Single use and the binding to an identifier are checked by the caller."""
-        ...
 
 
 class SignedAssertions:
@@ -116,52 +80,6 @@ class SignedAssertions:
         return VerifiedAssertion(kind, claims["openid"], display=claims.get("nickname", ""))
 
 
-class FakeIdentityProvider(SignedAssertions):
-    """Mints and verifies HS256 assertions (dev mode and tests only)."""
-
-    def __init__(self, secret: str, audience: str) -> None:
-        super().__init__(secret, "HS256", audience, "fake-")
-        self._secret = secret
-        self._audience = audience
-
-    def mint(
-        self,
-        kind: LoginMethodKind,
-        *,
-        openid: str | None = None,
-        unionid: str | None = None,
-        app_id: str | None = None,
-        subtype: str | None = None,
-        open_platform_id: str | None = None,
-        permissions: list[str] | None = None,
-        revoked: bool = False,
-        nickname: str = "",
-        ttl_s: int = 300,
-        audience: str | None = None,
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": f"fake-{kind.value}",
-            "aud": audience or self._audience,
-            "iat": now,
-            "exp": now + ttl_s,
-            "jti": uuid.uuid4().hex,
-            "openid": openid or uuid.uuid4().hex,
-            "nickname": nickname,
-        }
-        if unionid is not None:
-            claims["unionid"] = unionid
-        if kind is LoginMethodKind.OFFICIAL_ACCOUNT:
-            claims["app_id"] = app_id or f"wx{uuid.uuid4().hex[:16]}"
-            claims["subtype"] = subtype or "official_account"
-            claims["open_platform_id"] = open_platform_id
-            claims["permissions"] = (
-                permissions if permissions is not None else [ACCOUNT_SERVICE_PERMISSION]
-            )
-            claims["revoked"] = revoked
-        return jwt.encode(claims, self._secret, algorithm="HS256")
-
-
 class SignedCaptcha:
     """Verifies tickets of the captcha gateway: `jti` (single use), `sub` (the identifier
     the captcha was solved for) and a short `exp`."""
@@ -187,22 +105,3 @@ class SignedCaptcha:
         except jwt.InvalidTokenError:
             return None
         return SolvedCaptcha(str(claims["jti"]), str(claims["sub"]), int(claims["exp"]))
-
-
-class FakeCaptcha(SignedCaptcha):
-    """Mints and verifies HS256 tickets (dev mode and tests only)."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__(secret, "HS256")
-        self._secret = secret
-
-    def mint(self, identifier: str, ttl_s: int = 120) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": CAPTCHA_ISSUER,
-            "sub": identifier,
-            "iat": now,
-            "exp": now + ttl_s,
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self._secret, algorithm="HS256")

@@ -8,25 +8,19 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity.adapters.tables import (
     account_id_seq,
     accounts,
-    known_devices,
     login_attempts,
     login_methods,
+    mfa_devices,
     projects,
 )
 from services.identity.domain.errors import AccountNotFound
-from services.identity.domain.login_methods import (
-    Identity,
-    QuotaExceeded,
-    check_can_bind,
-    check_can_unbind,
-)
+from services.identity.domain.login_methods import Identity, QuotaExceeded
 from services.identity.domain.projects import ProjectNameTaken, ProjectNotFound
 from shared.events import LoginMethodKind
 
@@ -73,6 +67,18 @@ async def update_account(conn: AsyncConnection, account_id: int, **values: Any) 
     )
 
 
+_TOUCH_LOGIN = (
+    accounts.update()
+    .where(accounts.c.account_id == sa.bindparam("key"))
+    .values(last_login_at=sa.bindparam("at"))
+)
+
+
+async def record_login(conn: AsyncConnection, account_id: int, *, at: datetime) -> None:
+    """`last_login_at` of a login (built once: every login runs it)."""
+    await conn.execute(_TOUCH_LOGIN, {"key": account_id, "at": at})
+
+
 async def methods_of(conn: AsyncConnection, account_id: int) -> list[Row]:
     result = await conn.execute(
         sa.select(login_methods)
@@ -92,21 +98,28 @@ async def accounts_with(conn: AsyncConnection, kind: LoginMethodKind, identifier
     return [int(row[0]) for row in result.all()]
 
 
+_FIRST_ACCOUNT_WITH = (
+    sa.select(accounts)
+    .join(login_methods, login_methods.c.account_id == accounts.c.account_id)
+    .where(
+        login_methods.c.kind == sa.bindparam("kind"),
+        login_methods.c.identifier == sa.bindparam("identifier"),
+    )
+    .order_by(accounts.c.account_id)
+    .limit(1)
+)
+
+
 async def first_account_with(
     conn: AsyncConnection, kind: LoginMethodKind, identifier: str
 ) -> Row | None:
-    """The account (lowest id) the identity is bound to, in one statement."""
-    result = await conn.execute(
-        sa.select(accounts)
-        .join(login_methods, login_methods.c.account_id == accounts.c.account_id)
-        .where(login_methods.c.kind == kind.value, login_methods.c.identifier == identifier)
-        .order_by(accounts.c.account_id)
-        .limit(1)
-    )
+    """The account (lowest id) the identity is bound to, in one statement (built once: every
+    login runs it)."""
+    result = await conn.execute(_FIRST_ACCOUNT_WITH, {"kind": kind.value, "identifier": identifier})
     return result.first()
 
 
-async def bind_method(
+async def insert_method(
     conn: AsyncConnection,
     account_id: int,
     identity: Identity,
@@ -115,12 +128,8 @@ async def bind_method(
     limit: int,
     at: datetime,
 ) -> None:
-    """LM-1, LM-2, LM-8 checked and the method stored, atomically."""
-    await get_account(conn, account_id, for_update=True)
-    await lock_identifier(conn, identity.kind.value, identity.identifier)
-    bound = {LoginMethodKind(r.kind): r.subtype for r in await methods_of(conn, account_id)}
-    elsewhere = len(await accounts_with(conn, identity.kind, identity.identifier))
-    check_can_bind(identity, bound, elsewhere, limit)
+    """Store a login method the caller checked (LM-1, LM-2, LM-8, under the account's and the
+    identifier's locks); the unique index's refusal is LM-2's answer (`limit` for its details)."""
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -140,17 +149,13 @@ async def bind_method(
         ) from None
 
 
-async def unbind_method(conn: AsyncConnection, account_id: int, kind: LoginMethodKind) -> Row:
-    """LM-4 checked; returns the removed method."""
-    await get_account(conn, account_id, for_update=True)
-    rows = {LoginMethodKind(r.kind): r for r in await methods_of(conn, account_id)}
-    check_can_unbind(kind, list(rows))
+async def delete_method(conn: AsyncConnection, account_id: int, kind: LoginMethodKind) -> None:
+    """Remove the account's method of this kind (the caller checked LM-4)."""
     await conn.execute(
         login_methods.delete().where(
             login_methods.c.account_id == account_id, login_methods.c.kind == kind.value
         )
     )
-    return rows[kind]
 
 
 async def release_all_methods(conn: AsyncConnection, account_id: int) -> None:
@@ -177,6 +182,11 @@ async def accounts_by_secure_phone(conn: AsyncConnection, phone: str) -> list[Ro
     return list(result.all())
 
 
+# Built once: a login runs it, and a statement object reused keeps its compiled form
+# (no statement building and cache-key generation per call).
+_INSERT_ATTEMPT = login_attempts.insert()
+
+
 async def record_attempt(
     conn: AsyncConnection,
     account_id: int,
@@ -190,16 +200,17 @@ async def record_attempt(
     attempts: int = 1,
 ) -> None:
     await conn.execute(
-        login_attempts.insert().values(
-            account_id=account_id,
-            at=at,
-            method=method,
-            device_id=device_id,
-            ip=ip,
-            result=result,
-            reason=reason,
-            attempts=attempts,
-        )
+        _INSERT_ATTEMPT,
+        {
+            "account_id": account_id,
+            "at": at,
+            "method": method,
+            "device_id": device_id,
+            "ip": ip,
+            "result": result,
+            "reason": reason,
+            "attempts": attempts,
+        },
     )
 
 
@@ -246,21 +257,6 @@ async def login_email(conn: AsyncConnection, account_id: int) -> str | None:
             login_methods.c.kind == LoginMethodKind.EMAIL.value,
         )
     )
-
-
-async def remember_device(
-    conn: AsyncConnection, account_id: int, device_id: str | None, at: datetime
-) -> bool:
-    """True when the device is new for the account (LOGIN-6 will notify on it)."""
-    if not device_id:
-        return True  # LOGIN-8: a device that does not say who it is counts as new
-    result = await conn.execute(
-        postgresql.insert(known_devices)
-        .values(account_id=account_id, device_id=device_id, first_seen_at=at)
-        .on_conflict_do_nothing()
-        .returning(known_devices.c.device_id)
-    )
-    return result.first() is not None
 
 
 async def login_history(conn: AsyncConnection, account_id: int, limit: int) -> Sequence[Row]:
@@ -329,3 +325,13 @@ async def list_projects(
     if not include_disabled:
         query = query.where(projects.c.enabled.is_(True))
     return (await conn.execute(query.order_by(projects.c.created_at))).all()
+
+
+async def mfa_active(conn: AsyncConnection, account_id: int) -> bool:
+    """Whether the account has a bound (confirmed) MFA device (PROT-2's usual factor)."""
+    found = await conn.scalar(
+        sa.select(sa.literal(True)).where(
+            mfa_devices.c.account_id == account_id, mfa_devices.c.state == "active"
+        )
+    )
+    return bool(found)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
 from services.identity.domain.errors import RefreshTokenInvalid, RefreshTokenReused
+from services.identity.service_layer.ports import Opened, Refreshed
 from shared.auth import Caller, LocalKeys, TokenSigner, Unauthenticated
 
 _NOW_MS = """
@@ -32,7 +33,8 @@ local function slide(key, until_ms, idle_ms)
 end
 """
 
-# KEYS: session, index. ARGV: account, refresh hash, idle_ms, max_ms, sid.
+# KEYS: session, index. ARGV: account, refresh hash, idle_ms, max_ms, sid, amr, auth_time,
+# step_up_at ('' for none).
 # The index never expires before the absolute end of its newest session, so close_all finds
 # every session that can still be live (a sliding session cannot outlive its absolute end).
 _OPEN = (
@@ -40,7 +42,8 @@ _OPEN = (
     + _SLIDE
     + """
 local until_ms = now_ms + tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'account', ARGV[1], 'until', until_ms, 'refresh', ARGV[2])
+redis.call('HSET', KEYS[1], 'account', ARGV[1], 'until', until_ms, 'refresh', ARGV[2],
+           'amr', ARGV[6], 'auth_time', ARGV[7], 'step_up_at', ARGV[8])
 slide(KEYS[1], until_ms, tonumber(ARGV[3]))
 redis.call('SADD', KEYS[2], ARGV[5])
 local left = redis.call('PTTL', KEYS[2])
@@ -71,7 +74,8 @@ return 1
 )
 
 # KEYS: session, index. ARGV: presented hash, new hash, idle_ms, sid.
-# Returns {1, until_ms} rotated, {2} a used token came back (session ended), {0} unknown.
+# Returns {1, until_ms, amr, auth_time, step_up_at} rotated, {2} a used token came back
+# (session ended), {0} unknown.
 _REFRESH = (
     _NOW_MS
     + _SLIDE
@@ -89,7 +93,8 @@ end
 if found[2] == ARGV[1] then
     redis.call('HSET', KEYS[1], 'refresh', ARGV[2], 'used:' .. ARGV[1], 1)
     slide(KEYS[1], until_ms, tonumber(ARGV[3]))
-    return {1, until_ms}
+    local how = redis.call('HMGET', KEYS[1], 'amr', 'auth_time', 'step_up_at')
+    return {1, until_ms, how[1] or '', how[2] or '', how[3] or ''}
 end
 if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[1]) == 1 then
     redis.call('DEL', KEYS[1])
@@ -97,6 +102,24 @@ if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[1]) == 1 then
     return {2}
 end
 return {0}
+"""
+)
+
+# KEYS: session. ARGV: account, factor, step-up time (s). A live session of the account
+# records the second factor; returns {1, amr, auth_time} or {0}.
+_STEP_UP = (
+    _NOW_MS
+    + """
+local found = redis.call('HMGET', KEYS[1], 'account', 'until', 'amr', 'auth_time')
+if not found[1] or found[1] ~= ARGV[1] or tonumber(found[2]) <= now_ms then
+    return {0}
+end
+local amr = found[3] or ''
+if not string.find(',' .. amr .. ',', ',' .. ARGV[2] .. ',', 1, true) then
+    if amr == '' then amr = ARGV[2] else amr = amr .. ',' .. ARGV[2] end
+end
+redis.call('HSET', KEYS[1], 'amr', amr, 'step_up_at', ARGV[3])
+return {1, amr, found[4] or ''}
 """
 )
 
@@ -121,29 +144,27 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Opened:
-    """A new session: its caller, first access token and refresh token."""
-
-    caller: Caller
-    access_token: str
-    refresh_token: str
-    ends_at: datetime
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    caller: Caller
-    access_token: str
-    refresh_token: str
-    ends_at: datetime
-
-
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-class SessionStore:
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+def _how(
+    amr: bytes | str | None, auth_time: bytes | str | None, step_up_at: bytes | str | None = None
+) -> dict[str, Any]:
+    """A session's authentication facts as stored in its hash, as Caller fields."""
+    methods, auth, step = _text(amr), _text(auth_time), _text(step_up_at)
+    return {
+        "amr": tuple(m for m in methods.split(",") if m),
+        "auth_time": int(auth) if auth else None,
+        "step_up_at": int(step) if step else None,
+    }
+
+
+class RedisSessionStore:
     """Sessions per account in Redis; the hash tag keeps one account's keys in one slot."""
 
     def __init__(
@@ -166,6 +187,7 @@ class SessionStore:
         self._touch = redis.register_script(_TOUCH)
         self._refresh = redis.register_script(_REFRESH)
         self._close_all = redis.register_script(_CLOSE_ALL)
+        self._step_up = redis.register_script(_STEP_UP)
 
     def _base(self, account_id: str) -> str:
         return f"{self._prefix}session:{{{account_id}}}:"
@@ -177,13 +199,30 @@ class SessionStore:
         # "all" cannot be a session id: those are URL-safe base64 of 24 bytes (32 chars).
         return self._base(account_id) + "all"
 
-    async def open(self, account_id: str, now: datetime) -> Opened:
-        """A new session, its first access token and its first refresh token."""
-        caller = Caller(account_id=account_id, session_id=secrets.token_urlsafe(24))
+    async def open(self, account_id: str, now: datetime, *, amr: tuple[str, ...] = ()) -> Opened:
+        """A new session, its first access token and its first refresh token. `amr`: the
+        factors the login proved; a second one among them counts as a step-up at `now`."""
+        auth_time = int(now.timestamp())
+        caller = Caller(
+            account_id=account_id,
+            session_id=secrets.token_urlsafe(24),
+            amr=amr,
+            auth_time=auth_time,
+            step_up_at=auth_time if len(amr) > 1 else None,
+        )
         secret = secrets.token_urlsafe(32)
         until_ms = await self._open(
             keys=[self._session(account_id, caller.session_id), self._index(account_id)],
-            args=[account_id, _digest(secret), self._idle_ms, self._max_ms, caller.session_id],
+            args=[
+                account_id,
+                _digest(secret),
+                self._idle_ms,
+                self._max_ms,
+                caller.session_id,
+                ",".join(amr),
+                auth_time,
+                caller.step_up_at or "",
+            ],
         )
         return Opened(
             caller,
@@ -232,13 +271,30 @@ class SessionStore:
             )
         if status != 1:
             raise RefreshTokenInvalid("The refresh token is not valid: log in again.")
-        caller = Caller(account_id=account_id, session_id=sid)
+        caller = Caller(account_id=account_id, session_id=sid, **_how(*reply[2:5]))
         return Refreshed(
             caller,
             self.token(caller, now),
             self._refresh_token(caller, new_secret),
             _utc(int(reply[1])),
         )
+
+    async def step_up(self, caller: Caller, factor: str, now: datetime) -> str:
+        """Record a second factor proven now on the caller's live session; returns an access
+        token that carries it (`amr`, `step_up_at`)."""
+        at = int(now.timestamp())
+        reply = await self._step_up(
+            keys=[self._session(caller.account_id, caller.session_id)],
+            args=[caller.account_id, factor, at],
+        )
+        if not int(reply[0]):
+            raise Unauthenticated("The session has ended: log in again.")
+        raised = Caller(
+            account_id=caller.account_id,
+            session_id=caller.session_id,
+            **_how(reply[1], reply[2], str(at)),
+        )
+        return self.token(raised, now)
 
     async def close(self, caller: Caller) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

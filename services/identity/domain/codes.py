@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.events import Channel
+
 
 class CodePurpose(StrEnum):
     REGISTER = "register"
     BIND_EMAIL = "bind_email"
     VERIFY_IDENTITY = "verify_identity"
+    SECOND_FACTOR = "second_factor"  # LOGIN-5 / PROT-2: a login or step-up flow's code
     RESET_PASSWORD = "reset_password"
     CHANGE_SECURE_PHONE = "change_secure_phone"
     CHANGE_SECURE_EMAIL = "change_secure_email"
     CONTACT_EMAIL = "contact_email"
     MESSAGE_PHONE = "message_phone"
+    FIND_ACCOUNTS = "find_accounts"  # REC-1: prove a phone to list the accounts it guards
+    APPEAL_EMAIL = "appeal_email"  # REC-2: prove the email a recovery appeal asks to bind
 
 
 class PurposeClass(StrEnum):
@@ -32,10 +37,18 @@ class PurposeClass(StrEnum):
     VERIFY = "verify"
 
 
+# Purposes whose code can only mean something on one channel (REC-1 proves a phone, REC-2 an
+# email); the others take the channel the caller names.
+FIXED_CHANNEL: dict[CodePurpose, Channel] = {
+    CodePurpose.FIND_ACCOUNTS: Channel.SMS,
+    CodePurpose.APPEAL_EMAIL: Channel.EMAIL,
+}
+
+
 def purpose_class(purpose: CodePurpose) -> PurposeClass:
     if purpose is CodePurpose.RESET_PASSWORD:
         return PurposeClass.RESET
-    if purpose is CodePurpose.VERIFY_IDENTITY:
+    if purpose in (CodePurpose.VERIFY_IDENTITY, CodePurpose.SECOND_FACTOR):
         return PurposeClass.VERIFY
     return PurposeClass.NEW
 

@@ -165,6 +165,13 @@ class MissingField(AppError):
     code = "FIELD_REQUIRED"
 
 
+def require(value: str | None, field: str) -> str:
+    """A field the chosen method needs (the request shapes keep them optional)."""
+    if not value:
+        raise MissingField(f"`{field}` is required for this method.", details={"field": field})
+    return value
+
+
 class PermissionsIncomplete(AppError):
     """LM-9: the Official Account authorization lacks the account-service permission."""
 
@@ -209,3 +216,111 @@ class RefreshTokenReused(AppError):
 
     status_code = 401
     code = "REFRESH_TOKEN_REUSED"
+
+
+class FlowNotFound(NotFound):
+    code = "FLOW_NOT_FOUND"
+
+
+class FlowExpired(AppError):
+    status_code = 410
+    code = "FLOW_EXPIRED"
+
+
+class FlowCompleted(Conflict):
+    code = "FLOW_ALREADY_COMPLETED"
+
+
+class FlowFailed(AppError):
+    """Too many wrong second factors on one flow: it is closed."""
+
+    status_code = 403
+    code = "FLOW_FAILED"
+
+
+class FactorUnavailable(AppError):
+    status_code = 409
+    code = "FACTOR_UNAVAILABLE"
+
+
+class DeviceNotFound(NotFound):
+    code = "DEVICE_NOT_FOUND"
+
+
+class CodeChannelUnsupported(AppError):
+    """A purpose whose code means something on one channel only (REC-1: a phone, REC-2: an
+    email); `details.channel` names it."""
+
+    code = "CODE_CHANNEL_UNSUPPORTED"
+
+
+class AppealNotFound(NotFound):
+    code = "APPEAL_NOT_FOUND"
+
+
+class AppealPending(Conflict):
+    """REC-2: one pending appeal per account."""
+
+    code = "APPEAL_PENDING"
+
+
+class AppealAlreadyDecided(Conflict):
+    """REC-2: an appeal is decided once."""
+
+    code = "APPEAL_ALREADY_DECIDED"
+
+
+class AppealAccountClosed(Conflict):
+    """REC-2: the account was cancelled after the appeal was filed: it can only be rejected."""
+
+    code = "APPEAL_ACCOUNT_CANCELLED"
+
+
+class AppealStatementRequired(AppError):
+    """REC-2: the applicant says why the account is theirs (the operator reviews it)."""
+
+    code = "APPEAL_STATEMENT_REQUIRED"
+
+
+class DecisionReasonRequired(AppError):
+    """REC-2: a rejection says why (the applicant reads it)."""
+
+    code = "DECISION_REASON_REQUIRED"
+
+
+class VerificationRequired(AppError):
+    """PROT-1/PROT-2: a protected operation without a proof or a fresh step-up."""
+
+    status_code = 403
+    code = "VERIFICATION_REQUIRED"
+
+
+class MfaAlreadyBound(Conflict):
+    """MFA-1: one device per account; unbind it before binding another."""
+
+    code = "MFA_ALREADY_BOUND"
+
+
+class MfaNotBound(Conflict):
+    """The account has no (active, or pending for a confirmation) MFA device."""
+
+    code = "MFA_NOT_BOUND"
+
+
+class TotpInvalid(AppError):
+    """A TOTP code that is not the device's code of this moment (one step either way)."""
+
+    code = "TOTP_INVALID"
+
+
+class TotpReplayed(AppError):
+    """MFA-3: this code (or a newer one) was already used; wait for the next code."""
+
+    code = "TOTP_REPLAYED"
+
+
+class MfaUnavailable(ServiceUnavailable):
+    """Redis cannot tell which codes were used, or the secret's key is not in the key ring:
+    TOTP checks fail closed."""
+
+    code = "MFA_UNAVAILABLE"

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from services.identity.domain.errors import AuthorizationRevoked, PermissionsIncomplete
 from shared.errors import AppError, Conflict
 from shared.events import LoginMethodKind
+
+# LM-9: the permission an Official Account / Mini Program must grant us.
+ACCOUNT_SERVICE_PERMISSION = "account_service"
 
 
 class MethodAlreadyBound(Conflict):
@@ -53,6 +57,20 @@ class Identity:
 def quota(kind: LoginMethodKind, wechat_accounts_per_person: int) -> int:
     """LM-2: WeChat binds up to N accounts (50); QQ, email, Official Account, WeCom one."""
     return wechat_accounts_per_person if kind is LoginMethodKind.WECHAT else 1
+
+
+def usable_official_account(authorization_revoked: bool, permissions: Collection[str]) -> None:
+    """LM-9: a revoked or incomplete authorization cannot register, bind or log in."""
+    if authorization_revoked:
+        raise AuthorizationRevoked(
+            "Authorization revoked on the WeChat side: authorize again, or unbind and bind "
+            "again with all permissions."
+        )
+    if ACCOUNT_SERVICE_PERMISSION not in permissions:
+        raise PermissionsIncomplete(
+            "Permissions incomplete: the account-service permission is required. Authorize "
+            "again granting every permission."
+        )
 
 
 def check_can_bind(

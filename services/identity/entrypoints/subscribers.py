@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from services.identity.adapters import repository as repo
 from services.identity.service_layer.accounts import apply_status
-from services.identity.service_layer.context import identity_context
+from services.identity.service_layer.context import context_of
 from shared.consumer import EventConsumer
 from shared.events import (
     CancellationCompleted,
@@ -21,7 +20,7 @@ PENDING = "pending_cancellation"
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
-    ctx = identity_context(runtime)
+    ctx = context_of(runtime)
 
     async def on_cancellation_requested(
         uow: UnitOfWork, event: Envelope[CancellationRequested]
@@ -40,7 +39,7 @@ def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
 
     async def on_real_name_changed(uow: UnitOfWork, event: Envelope[RealNameChanged]) -> None:
         payload = event.payload
-        await repo.update_account(
+        await ctx.repo.update_account(
             uow.conn, int(event.account_id), real_name_status=payload.status.value
         )
 

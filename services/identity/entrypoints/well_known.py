@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from services.identity.bootstrap import verification_keys
 from services.identity.entrypoints.dependencies import context
-from services.identity.service_layer.context import IdentityContext, verification_keys
+from services.identity.service_layer.context import IdentityContext
 from shared.auth import JWKS_PATH, jwks
 
 router = APIRouter(tags=["tokens"])

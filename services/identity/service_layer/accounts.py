@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language, status_of
 from services.identity.domain.channels import (
     email_key,
@@ -21,20 +20,23 @@ from services.identity.domain.errors import (
     NoPassword,
     SecureEmailProofRequired,
     SecurePhoneQuotaExceeded,
+    require,
 )
+from services.identity.domain.flows import Factor
 from services.identity.domain.passwords import check_password
+from services.identity.service_layer import protection
 from services.identity.service_layer.codes import (
     check_code,
     check_decoy_code,
     send_code,
-    verify_identity,
 )
 from services.identity.service_layer.context import PRODUCER, IdentityContext
 from services.identity.service_layer.decoys import NO_ACCOUNT
+from services.identity.service_layer.devices import untrust_all
 from services.identity.service_layer.events import emit, publish_contacts
+from services.identity.service_layer.factors import verify_factor
 from services.identity.service_layer.login import Client, checked_password
-from services.identity.service_layer.login_methods import Proof
-from services.identity.service_layer.registration import require
+from shared.auth import Caller
 from shared.events import (
     AccountStatusChanged,
     Channel,
@@ -53,34 +55,30 @@ from shared.unit_of_work import UnitOfWork
 log = get_logger(__name__)
 
 
-async def _login_email(conn: Any, account_id: int) -> str | None:
-    for row in await repo.methods_of(conn, account_id):
-        if row.kind == LoginMethodKind.EMAIL.value:
-            return str(row.identifier)
-    return None
-
-
 async def change_password(
     ctx: IdentityContext,
     account_id: int,
     current: str,
     new: str,
     *,
-    keep_session: str,
+    caller: Caller,
+    proof: protection.Proof | None,
     client: Client,
 ) -> None:
     """PWD-2: takes effect at once; the account's other sessions end. The current-password
-    check counts like a login attempt (LOGIN-2..4): a stolen session cannot guess it."""
+    check counts like a login attempt (LOGIN-2..4): a stolen session cannot guess it. Under
+    operation protection a second factor is asked first (PROT-1)."""
     async with ctx.runtime.engine.connect() as conn:
-        account = await repo.get_account(conn, account_id)
-        email = await _login_email(conn, account_id)
+        account = await ctx.repo.get_account(conn, account_id)
+        email = await ctx.repo.login_email(conn, account_id)
     if email is None or account.password_hash is None:
         raise NoPassword("This account does not log in by email, so it has no password.")
     check_password(new, email=email)
+    await protection.require_if_protected(ctx, account, caller, proof)
 
     async def find_account() -> Any:
         async with ctx.runtime.engine.connect() as conn:
-            return await repo.get_account(conn, account_id)
+            return await ctx.repo.get_account(conn, account_id)
 
     await checked_password(
         ctx,
@@ -92,7 +90,7 @@ async def change_password(
         captcha_passed=True,
         log_in=False,
     )
-    await _set_password(ctx, account_id, new, how="change", keep_session=keep_session)
+    await _set_password(ctx, account_id, new, how="change", keep_session=caller.session_id)
 
 
 async def _set_password(
@@ -107,9 +105,10 @@ async def _set_password(
     """The new hash and its event; `lift_lock` (the lockout subject) after a reset."""
     hashed = await ctx.hasher.hash(new)
     async with ctx.runtime.uow() as uow:
-        await repo.update_account(uow.conn, account_id, password_hash=hashed)
+        await ctx.repo.update_account(uow.conn, account_id, password_hash=hashed)
+        await untrust_all(ctx, uow.conn, account_id)  # LOGIN-5: a new password, no trusted device
         if lift_lock is not None:
-            await repo.lift_password_lock(uow.conn, account_id)
+            await ctx.repo.lift_password_lock(uow.conn, account_id)
         await emit(uow, account_id, PasswordChanged(how=how, at=ctx.now()))
     if lift_lock is not None:
         await ctx.guard.unlock(lift_lock)
@@ -119,7 +118,7 @@ async def _set_password(
 async def _reset_target(ctx: IdentityContext, key: str, channel: Channel) -> tuple[Any, str | None]:
     """The account of a login email and its secure channel of that kind, either maybe None."""
     async with ctx.runtime.engine.connect() as conn:
-        account = await repo.first_account_with(conn, LoginMethodKind.EMAIL, key)
+        account = await ctx.repo.first_account_with(conn, LoginMethodKind.EMAIL, key)
     if account is None:
         return None, None
     return account, account.secure_phone if channel is Channel.SMS else account.secure_email
@@ -186,9 +185,9 @@ async def unlock_password_login(ctx: IdentityContext, account_id: int, operator_
     """An operator lifts the account's password lock (the support route out of a lock);
     returns whether the account has a password to unlock. Audited by the operator route."""
     async with ctx.runtime.uow() as uow:
-        await repo.get_account(uow.conn, account_id, for_update=True)
-        email = await _login_email(uow.conn, account_id)
-        await repo.lift_password_lock(uow.conn, account_id)
+        await ctx.repo.get_account(uow.conn, account_id, for_update=True)
+        email = await ctx.repo.login_email(uow.conn, account_id)
+        await ctx.repo.lift_password_lock(uow.conn, account_id)
     if email is None:
         return False
     await ctx.guard.unlock(ctx.login_subject(email))
@@ -197,25 +196,31 @@ async def unlock_password_login(ctx: IdentityContext, account_id: int, operator_
 
 
 async def change_secure_phone(
-    ctx: IdentityContext, account_id: int, proof: Proof, new_phone: str, new_phone_code: str
+    ctx: IdentityContext,
+    account_id: int,
+    proof: protection.Proof | None,
+    new_phone: str,
+    new_phone_code: str,
+    caller: Caller | None = None,
 ) -> str:
-    """SEC-2: identity verification, then a code sent to the new phone; SEC-1 holds."""
+    """SEC-2: identity verification (a proof, or the caller's recent step-up), then a code
+    sent to the new phone; SEC-1 holds."""
     phone = normalise_mobile(new_phone, field="new_phone")
     async with ctx.runtime.engine.connect() as conn:
-        account = await repo.get_account(conn, account_id)
-    await verify_identity(ctx, account, proof.channel, proof.code)
+        account = await ctx.repo.get_account(conn, account_id)
+    await protection.require_verification(ctx, account, caller, proof)
     await check_code(ctx, CodePurpose.CHANGE_SECURE_PHONE, phone, new_phone_code)
     async with ctx.runtime.uow() as uow:
-        await repo.lock_identifier(uow.conn, "phone", phone)
+        await ctx.repo.lock_identifier(uow.conn, "phone", phone)
         limit = ctx.settings.secure_phone_max_accounts
         if (
             phone != account.secure_phone
-            and await repo.count_secure_phone(uow.conn, phone) >= limit
+            and await ctx.repo.count_secure_phone(uow.conn, phone) >= limit
         ):
             raise SecurePhoneQuotaExceeded(
                 f"This phone already guards {limit} accounts.", details={"limit": limit}
             )
-        await repo.update_account(uow.conn, account_id, secure_phone=phone)
+        await ctx.repo.update_account(uow.conn, account_id, secure_phone=phone)
         changed = SecurePhoneChanged(
             phone_masked=mask_phone(phone),
             previous_masked=mask_phone(account.secure_phone) if account.secure_phone else None,
@@ -232,7 +237,7 @@ async def change_secure_phone(
                 {"phone": changed.phone_masked, "previous": changed.previous_masked or ""},
                 changed.at,
             )
-        await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
+        await publish_contacts(uow, await ctx.repo.get_account(uow.conn, account_id))
     return mask_phone(phone)
 
 
@@ -266,21 +271,25 @@ async def _tell_old_channel(
 
 
 async def change_secure_email(
-    ctx: IdentityContext, account_id: int, proof: Proof, new_email: str, new_email_code: str
+    ctx: IdentityContext,
+    account_id: int,
+    proof: protection.Proof,
+    new_email: str,
+    new_email_code: str,
 ) -> str:
     """SEC-3: prove the old secure email (when there is one) and the new one."""
     email = normalise_email(new_email, field="new_email")
     async with ctx.runtime.engine.connect() as conn:
-        account = await repo.get_account(conn, account_id)
-    if account.secure_email is not None and proof.channel is not Channel.EMAIL:
+        account = await ctx.repo.get_account(conn, account_id)
+    if account.secure_email is not None and proof.factor is not Factor.EMAIL:
         raise SecureEmailProofRequired(
             "Prove the current secure email with a code sent to it (channel `email`).",
             details={"channel": "email"},
         )
-    await verify_identity(ctx, account, proof.channel, proof.code)
+    await verify_factor(ctx, account, proof.factor, proof.code)
     await check_code(ctx, CodePurpose.CHANGE_SECURE_EMAIL, email, new_email_code)
     async with ctx.runtime.uow() as uow:
-        await repo.update_account(uow.conn, account_id, secure_email=email)
+        await ctx.repo.update_account(uow.conn, account_id, secure_email=email)
         email_changed = SecureEmailChanged(
             email_masked=mask_email(email),
             previous_masked=mask_email(account.secure_email) if account.secure_email else None,
@@ -300,7 +309,7 @@ async def change_secure_email(
                 },
                 email_changed.at,
             )
-        await publish_contacts(uow, await repo.get_account(uow.conn, account_id))
+        await publish_contacts(uow, await ctx.repo.get_account(uow.conn, account_id))
     return mask_email(email)
 
 
@@ -313,7 +322,7 @@ async def update_profile(ctx: IdentityContext, account_id: int, changes: dict[st
     # stored (and so before anything is ever sent there).
     proofs: list[tuple[CodePurpose, str, str]] = []
     async with ctx.runtime.engine.connect() as conn:
-        current = await repo.get_account(conn, account_id)
+        current = await ctx.repo.get_account(conn, account_id)
     if "nickname" in changes:
         values["nickname"] = (changes["nickname"] or "").strip()[:64] or None
     if changes.get("language") is not None:
@@ -337,8 +346,8 @@ async def update_profile(ctx: IdentityContext, account_id: int, changes: dict[st
         await check_code(ctx, purpose, destination, code)
     async with ctx.runtime.uow() as uow:
         if values:
-            await repo.update_account(uow.conn, account_id, **values)
-        account = await repo.get_account(uow.conn, account_id)
+            await ctx.repo.update_account(uow.conn, account_id, **values)
+        account = await ctx.repo.get_account(uow.conn, account_id)
         if values.keys() & {"contact_email", "message_phone", "language"}:
             await publish_contacts(uow, account)
     return account
@@ -354,7 +363,7 @@ async def apply_status(
     cancel: bool = False,
 ) -> None:
     """ACC-3 from another service's event; publishes AccountStatusChanged when it changes."""
-    account = await repo.get_account(uow.conn, account_id, for_update=True)
+    account = await ctx.repo.get_account(uow.conn, account_id, for_update=True)
     if account.status == "cancelled":
         return
     reasons = set(account.frozen_reasons)
@@ -368,9 +377,9 @@ async def apply_status(
     if cancel:
         # CAN-7 / REG-5: identifiers and the secure phone are released; the erasure of the
         # rest of the personal data comes with the cancellation service.
-        await repo.release_all_methods(uow.conn, account_id)
+        await ctx.repo.release_all_methods(uow.conn, account_id)
         values.update(cancelled_at=now, secure_phone=None, secure_email=None)
-    await repo.update_account(uow.conn, account_id, **values)
+    await ctx.repo.update_account(uow.conn, account_id, **values)
     if status.value != account.status or sorted(reasons) != sorted(account.frozen_reasons):
         await emit(
             uow,

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from services.identity.adapters import repository as repo
 from services.identity.domain.accounts import check_language
 from services.identity.domain.channels import email_key, normalise_email, normalise_mobile
-from services.identity.domain.codes import Budget, CodePurpose, number_prefix
+from services.identity.domain.codes import FIXED_CHANNEL, Budget, CodePurpose, number_prefix
 from services.identity.domain.errors import (
     CaptchaRequired,
+    CodeChannelUnsupported,
     CodeExpired,
     CodeInvalid,
     CodeRateLimited,
-    CodeTooManyTries,
     CodeTriesExhausted,
     NoSuchChannel,
 )
@@ -31,8 +29,7 @@ from services.identity.service_layer.decoys import (
     decoy_code_key,
     writes_kept_unless,
 )
-from services.identity.service_layer.events import emit
-from shared.events import AccountLocked, Channel, NotificationRequested, Topic, new_envelope
+from shared.events import Channel, NotificationRequested, Topic, new_envelope
 from shared.masking import mask_email, mask_phone
 
 
@@ -53,6 +50,8 @@ NEW_DESTINATION_PURPOSES = (
     CodePurpose.CHANGE_SECURE_EMAIL,
     CodePurpose.CONTACT_EMAIL,
     CodePurpose.MESSAGE_PHONE,
+    CodePurpose.FIND_ACCOUNTS,
+    CodePurpose.APPEAL_EMAIL,
 )
 
 
@@ -107,6 +106,12 @@ async def request_code(ctx: IdentityContext, request: CodeRequest) -> dict[str, 
     if request.purpose not in NEW_DESTINATION_PURPOSES:
         raise ValueError(f"{request.purpose} codes go to an account's own secure channel")
     language = check_language(request.language)  # the template's language, never free text
+    fixed = FIXED_CHANNEL.get(request.purpose)
+    if fixed is not None and request.channel is not fixed:
+        raise CodeChannelUnsupported(
+            f"`{request.purpose.value}` codes go by {fixed.value} only.",
+            details={"channel": fixed.value},
+        )
     destination = normalise_destination(request.channel, request.destination)
     await pass_code_captcha(ctx, request.captcha, request.channel, destination)
     return await send_code(
@@ -197,47 +202,5 @@ def secure_destination(account: Any, channel: Channel) -> str:
 async def account_subject(ctx: IdentityContext, account_id: int) -> str:
     """The lockout subject of an account: its login email's, else one of its own."""
     async with ctx.runtime.engine.connect() as conn:
-        email = await repo.login_email(conn, account_id)
+        email = await ctx.repo.login_email(conn, account_id)
     return ctx.login_subject(email if email is not None else f"account:{account_id}")
-
-
-async def verify_identity(ctx: IdentityContext, account: Any, channel: Channel, code: str) -> None:
-    """LM-3 / SEC-2 / SEC-3: a fresh code sent to a secure channel proves it is the owner.
-
-    A wrong code counts in the account's budget of consecutive failures, shared with its
-    passwords (NIST SP 800-63B 5.2.2); once spent, codes are refused as passwords are."""
-    destination = secure_destination(account, channel)
-    subject = await account_subject(ctx, account.account_id)
-    spends = await ctx.guard.spend(subject, refuse_when_spent=True)
-    try:
-        await check_code(ctx, CodePurpose.VERIFY_IDENTITY, destination, code)
-    except CodeInvalid:
-        if spends is not None:
-            await _record_budget_spent(ctx, account.account_id, spends)
-        raise
-    except (CodeExpired, CodeTooManyTries, CodeTriesExhausted):
-        await ctx.guard.unspend(subject)  # nothing was compared: no guess was made
-        raise
-    await ctx.guard.settle(subject, right=True)
-
-
-async def _record_budget_spent(ctx: IdentityContext, account_id: int, streak: int) -> None:
-    """The last failure the budget allowed was a code: the lock is recorded like a
-    password's (AccountLocked, kept in PostgreSQL with the streak's name)."""
-    now = ctx.now()
-    notify = await ctx.guard.may_notify_lock(str(account_id), ctx.settings.lock_notice_interval_s)
-    async with ctx.runtime.uow() as uow:
-        await repo.record_password_lock(
-            uow.conn, account_id, until=None, until_reset=True, streak=streak
-        )
-        await emit(
-            uow,
-            account_id,
-            AccountLocked(
-                locked_until=now + timedelta(seconds=ctx.settings.login_lock_window_s),
-                failures=ctx.guard.failure_budget,
-                at=now,
-                until_reset=True,
-                notify_owner=notify,
-            ),
-        )

@@ -1,4 +1,4 @@
-"""Identity's wiring: the adapters its use cases need, built once per process."""
+"""What every use case gets: the runtime, the settings and the ports (built by bootstrap)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,23 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from services.identity.adapters.captcha_tickets import UsedCaptchaTickets
-from services.identity.adapters.code_store import CodeStore
-from services.identity.adapters.login_guard import LoginGuard
-from services.identity.adapters.password_hasher import Argon2Hasher
-from services.identity.adapters.providers import (
+from services.identity.service_layer.ports import (
+    AppealRepository,
     CaptchaProvider,
-    FakeCaptcha,
-    FakeIdentityProvider,
+    CodeStore,
+    DeviceRepository,
+    FlowRepository,
     IdentityProvider,
-    SignedAssertions,
-    SignedCaptcha,
+    LoginGuard,
+    MfaDeviceRepository,
+    PasswordHasher,
+    Repository,
+    SecretBox,
+    SessionStore,
+    TotpWindow,
+    UsedCaptchaTickets,
 )
-from services.identity.adapters.sessions import SessionStore
 from services.identity.settings import IdentitySettings
-from shared.auth import LocalKeys, TokenSigner, key_id, public_key
-from shared.errors import NotFound
 from shared.runtime import Runtime
 
 PRODUCER = "identity"
@@ -32,17 +31,25 @@ PRODUCER = "identity"
 
 @dataclass
 class IdentityContext:
-    """Everything a use case may touch; tests build one with fakes where they need to."""
+    """Everything a use case may touch; services/identity/bootstrap.py builds it, and tests
+    pass their own ports to bootstrap (or dataclasses.replace one) where they need to."""
 
     runtime: Runtime
     settings: IdentitySettings
-    hasher: Argon2Hasher
+    repo: Repository
+    device_repo: DeviceRepository
+    flow_repo: FlowRepository
+    appeals: AppealRepository
+    hasher: PasswordHasher
     guard: LoginGuard
     codes: CodeStore
     sessions: SessionStore
     idp: IdentityProvider
     captcha: CaptchaProvider
     captcha_tickets: UsedCaptchaTickets
+    mfa_devices: MfaDeviceRepository
+    secret_box: SecretBox
+    totp_window: TotpWindow
 
     def now(self) -> datetime:
         return self.runtime.clock.now()
@@ -51,108 +58,11 @@ class IdentityContext:
         """The lockout subject of a login identifier (see `login_subject`)."""
         return login_subject(email_key, self.settings.code_hmac_key.get_secret_value())
 
-    @property
-    def fake_idp(self) -> FakeIdentityProvider:
-        """The fake identity provider (dev mode); /v1/dev and tests mint with it."""
-        if not isinstance(self.idp, FakeIdentityProvider):
-            raise FakeNotSelected("IDENTITY_PROVIDER is not `fake`: nothing to mint with.")
-        return self.idp
 
-    @property
-    def fake_captcha(self) -> FakeCaptcha:
-        if not isinstance(self.captcha, FakeCaptcha):
-            raise FakeNotSelected("CAPTCHA_PROVIDER is not `fake`: nothing to mint with.")
-        return self.captcha
-
-
-class FakeNotSelected(NotFound):
-    code = "FAKE_PROVIDER_NOT_SELECTED"
-
-
-def identity_provider(settings: IdentitySettings) -> IdentityProvider:
-    """The adapter IDENTITY_PROVIDER selects (settings.refusals() vetted the choice)."""
-    if settings.identity_provider_in_use == "fake":
-        secret = settings.fake_provider_secret.get_secret_value()
-        return FakeIdentityProvider(secret, settings.assertion_audience)
-    assert settings.identity_provider_public_key, settings.refusals()
-    return SignedAssertions.ed25519(
-        settings.identity_provider_public_key, settings.assertion_audience
-    )
-
-
-def captcha_provider(settings: IdentitySettings) -> CaptchaProvider:
-    """The adapter CAPTCHA_PROVIDER selects (settings.refusals() vetted the choice)."""
-    if settings.captcha_provider_in_use == "fake":
-        return FakeCaptcha(settings.fake_provider_secret.get_secret_value())
-    assert settings.captcha_public_key, settings.refusals()
-    return SignedCaptcha.ed25519(settings.captcha_public_key)
-
-
-def token_signer(settings: IdentitySettings) -> TokenSigner:
-    return TokenSigner(
-        settings.session_signing_key.get_secret_value(), ttl_s=settings.access_token_ttl_s
-    )
-
-
-def verification_keys(settings: IdentitySettings) -> list[Ed25519PublicKey]:
-    """The keys a token of ours may be signed with: the current one and, during a rotation,
-    the previous one (what /.well-known/jwks.json publishes)."""
-    keys = [token_signer(settings).public_key]
-    if settings.session_previous_public_key:
-        previous = public_key(settings.session_previous_public_key)
-        if key_id(previous) != key_id(keys[0]):
-            keys.append(previous)
-    return keys
-
-
-def build(runtime: Runtime) -> IdentityContext:
-    settings = runtime.settings
-    assert isinstance(settings, IdentitySettings)
-    prefix = settings.redis_key_prefix
-    return IdentityContext(
-        runtime=runtime,
-        settings=settings,
-        hasher=Argon2Hasher(settings),
-        guard=LoginGuard(
-            runtime.redis,
-            prefix,
-            captcha_after=settings.login_captcha_after,
-            lock_after=settings.login_lock_after,
-            lock_window_s=settings.login_lock_window_s,
-            failure_budget=settings.login_failure_budget,
-            ip_failures=settings.login_ip_failures,
-            ip_window_s=settings.login_ip_window_s,
-        ),
-        codes=CodeStore(
-            runtime.redis,
-            prefix,
-            hmac_key=settings.code_hmac_key.get_secret_value(),
-            ttl_s=settings.code_ttl_s,
-            max_tries=settings.code_max_tries,
-            per_minute=settings.code_per_minute,
-            per_day=settings.code_per_day,
-            max_tries_per_day=settings.code_max_tries_per_day,
-        ),
-        sessions=SessionStore(
-            runtime.redis,
-            prefix,
-            signer=token_signer(settings),
-            keys=LocalKeys(verification_keys(settings)),
-            ttl_s=settings.session_ttl_s,
-            max_s=settings.session_max_s,
-        ),
-        idp=identity_provider(settings),
-        captcha=captcha_provider(settings),
-        captcha_tickets=UsedCaptchaTickets(runtime.redis, prefix),
-    )
-
-
-def identity_context(runtime: Runtime) -> IdentityContext:
-    """The process's context, built on first use."""
-    context = runtime.extras.get("identity")
-    if context is None:
-        context = runtime.extras["identity"] = build(runtime)
-    assert isinstance(context, IdentityContext)
+def context_of(runtime: Runtime) -> IdentityContext:
+    """The context bootstrap built for this process (ServiceSpec.bootstrap, at app creation)."""
+    context = runtime.context
+    assert isinstance(context, IdentityContext), "identity's spec() wires its bootstrap"
     return context
 
 

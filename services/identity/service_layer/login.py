@@ -10,32 +10,28 @@ from typing import Any
 
 import redis.exceptions
 
-from services.identity.adapters import repository as repo
-from services.identity.adapters.login_guard import Attempt, since_last_summary, summary_due
 from services.identity.domain.accounts import may_log_in
-from services.identity.domain.channels import login_key
 from services.identity.domain.errors import (
-    AccountChoiceRequired,
+    FlowNotFound,
     InvalidCredentials,
     LoginLocked,
     LoginLockedUntilReset,
     LoginRefused,
     LoginUnavailable,
-    NotRegistered,
 )
-from services.identity.domain.login_methods import Identity
-from services.identity.service_layer.captcha import pass_captcha
+from services.identity.domain.flows import Factor, Flow, FlowKind, amr_of, needs_second_factor
+from services.identity.domain.lockout import Attempt, since_last_summary, summary_due
+from services.identity.service_layer import flows
 from services.identity.service_layer.context import IdentityContext
 from services.identity.service_layer.decoys import NO_ACCOUNT, writes_kept_unless
 from services.identity.service_layer.events import emit
-from services.identity.service_layer.registration import third_party_identity
 from shared.errors import AppError
 from shared.events import (
     AccountLocked,
     AccountStatus,
     LoginFailed,
-    LoginMethodKind,
     LoginSucceeded,
+    TrustedDeviceAdded,
 )
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
@@ -44,10 +40,12 @@ WRONG = "Email or password is wrong."
 
 @dataclass(frozen=True)
 class Client:
-    """Where an attempt comes from (LOGIN-8)."""
+    """Where an attempt comes from (LOGIN-8): the device's own name for itself, the
+    credential identity issued to it at an earlier login (LOGIN-6), and the IP."""
 
     device_id: str | None = None
     ip: str | None = None
+    device_credential: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,17 @@ class LoggedIn:
     session_id: str
     refresh_token: str
     session_ends_at: datetime
+    # A credential issued to a device the account did not know: the client keeps it and
+    # presents it at its next logins (LOGIN-6), and it is what "trust this device" trusts.
+    device_credential: str | None = None
+    trusted_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SecondFactorRequired:
+    """LOGIN-5: the first factor was right; the flow to complete with a second one."""
+
+    flow: flows.FlowView
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,10 @@ async def _record(
     client: Client,
     *,
     failures: Sequence[Failure] = (),
-    succeeded: bool = False,
-) -> bool:
+    success: Success | None = None,
+) -> flows.DeviceOutcome | None:
     """History rows + events (+ the lock's end) in one transaction, so a counted failure and
-    its record cannot part (LOGIN-8); returns whether the device is new.
+    its record cannot part (LOGIN-8); a success also settles the device (LOGIN-6).
 
     No account (an unknown email): the same work for nobody, thrown away (decoys.py), so a
     wrong password or a lock costs a known and an unknown email the same (ASVS 5.0 6.3.8)."""
@@ -93,7 +102,7 @@ async def _record(
         )
     try:
         return await _write_records(
-            ctx, account_id, method, client, failures, succeeded, notify, discard=account is None
+            ctx, account, method, client, failures, success, notify, discard=account is None
         )
     except BaseException:
         if notify and any(f.locks_until or f.until_reset for f in failures):
@@ -103,22 +112,32 @@ async def _record(
         raise
 
 
+@dataclass(frozen=True)
+class Success:
+    """A login that succeeded: the device it came from and whether to trust it."""
+
+    device: flows.DeviceCheck
+    trust: bool = False
+    second_factor: Factor | None = None
+
+
 async def _write_records(
     ctx: IdentityContext,
-    account_id: int,
+    account: Any | None,
     method: str,
     client: Client,
     failures: Sequence[Failure],
-    succeeded: bool,
+    success: Success | None,
     notify: bool,
     *,
     discard: bool = False,
-) -> bool:
+) -> flows.DeviceOutcome | None:
     now = ctx.now()
-    new_device = False
+    account_id = account.account_id if account is not None else NO_ACCOUNT
+    outcome = None
     async with ctx.runtime.uow() as uow, writes_kept_unless(uow, discard=discard):
         for failure in failures:
-            await repo.record_attempt(
+            await ctx.repo.record_attempt(
                 uow.conn,
                 account_id,
                 at=now,
@@ -143,7 +162,7 @@ async def _write_records(
             )
             if failure.locks_until is None and not failure.until_reset:
                 continue
-            await repo.record_password_lock(
+            await ctx.repo.record_password_lock(
                 uow.conn,
                 account_id,
                 until=failure.locks_until,
@@ -166,8 +185,8 @@ async def _write_records(
                     notify_owner=notify,
                 ),
             )
-        if succeeded:
-            await repo.record_attempt(
+        if success is not None:
+            await ctx.repo.record_attempt(
                 uow.conn,
                 account_id,
                 at=now,
@@ -176,8 +195,16 @@ async def _write_records(
                 ip=client.ip,
                 result="succeeded",
             )
-            new_device = await repo.remember_device(uow.conn, account_id, client.device_id, now)
-            await repo.update_account(uow.conn, account_id, last_login_at=now)
+            outcome = await flows.settle_device(
+                ctx,
+                uow.conn,
+                account,
+                success.device,
+                label=client.device_id,
+                trust=success.trust,
+                now=now,
+            )
+            await ctx.repo.record_login(uow.conn, account_id, at=now)
             await emit(
                 uow,
                 account_id,
@@ -185,28 +212,70 @@ async def _write_records(
                     method=method,
                     device_id=client.device_id,
                     ip=client.ip,
-                    new_device=new_device,
+                    new_device=outcome.new_device,
                     at=now,
+                    dormant=outcome.dormant,
+                    second_factor=success.second_factor,
                 ),
             )
-    return new_device
+            if outcome.trusted_until is not None:
+                await emit(
+                    uow,
+                    account_id,
+                    TrustedDeviceAdded(
+                        device_label=(client.device_id or "")[:64] or None,
+                        trusted_until=outcome.trusted_until,
+                        at=now,
+                    ),
+                )
+    return outcome
 
 
-async def _open_session(ctx: IdentityContext, account_id: int) -> LoggedIn:
-    opened = await ctx.sessions.open(str(account_id), ctx.now())
+async def _log_in(
+    ctx: IdentityContext,
+    account: Any,
+    method: str,
+    client: Client,
+    success: Success,
+    amr: tuple[str, ...],
+) -> LoggedIn:
+    """Record the login (LOGIN-8), settle its device (LOGIN-6) and open the session."""
+    outcome = await _record(ctx, account, method, client, success=success)
+    assert outcome is not None
+    opened = await ctx.sessions.open(str(account.account_id), ctx.now(), amr=amr)
     return LoggedIn(
-        str(account_id),
+        str(account.account_id),
         opened.access_token,
         ctx.sessions.access_ttl_s,
         opened.caller.session_id,
         opened.refresh_token,
         opened.ends_at,
+        outcome.credential,
+        outcome.trusted_until,
     )
 
 
-async def _account_by_email(ctx: IdentityContext, key: str) -> Any:
-    async with ctx.runtime.engine.connect() as conn:
-        return await repo.first_account_with(conn, LoginMethodKind.EMAIL, key)
+async def record_failure(
+    ctx: IdentityContext, account: Any, method: str, client: Client, reason: str
+) -> None:
+    """A failed attempt that counts in no budget (a refused assertion, say), recorded."""
+    await _record(ctx, account, method, client, failures=[Failure(reason)])
+
+
+async def first_factor_done(
+    ctx: IdentityContext, account: Any, method: str, client: Client
+) -> LoggedIn | SecondFactorRequired:
+    """LOGIN-5: with login protection on and an untrusted device, the first factor opens a
+    flow instead of a session."""
+    device = await flows.check_device(ctx, account.account_id, client.device_credential)
+    if needs_second_factor(
+        login_protection=account.login_protection, trusted_device=device.trusted
+    ):
+        flow = await flows.begin(
+            ctx, FlowKind.LOGIN, account, method, device_id=client.device_id, ip=client.ip
+        )
+        return SecondFactorRequired(flow)
+    return await _log_in(ctx, account, method, client, Success(device), (amr_of(method),))
 
 
 Refusal = LoginLocked | LoginLockedUntilReset
@@ -262,7 +331,8 @@ async def checked_password(
     Before any argon2 work: the client IP's throttle, then the subject's lock, captcha and
     failure budget (all in Redis), then the lock recorded in PostgreSQL. The attempt is
     counted first; if its record cannot be written it is given back, so a count and its
-    LoginFailed / AccountLocked never part. `log_in` records the success as a login.
+    LoginFailed / AccountLocked never part. `log_in`: the check is a login's (a cancelled
+    account is refused); the caller records the success.
     """
     try:
         await ctx.guard.reserve_ip(client.ip)
@@ -297,8 +367,8 @@ async def checked_password(
         if right and account is not None:
             if log_in and not may_log_in(AccountStatus(account.status)):
                 raise LoginRefused("This account is cancelled.")
-            if tail or log_in:
-                await _record(ctx, account, method, client, failures=tail, succeeded=log_in)
+            if tail:
+                await _record(ctx, account, method, client, failures=tail)
             settled = True
             await ctx.guard.succeeded(attempt)
             await ctx.guard.give_back_ip(client.ip)
@@ -324,61 +394,29 @@ async def checked_password(
                 await ctx.guard.give_back_ip(client.ip)
 
 
-async def password_login(
-    ctx: IdentityContext, email: str, password: str, *, captcha: str | None, client: Client
-) -> LoggedIn:
-    """LOGIN-1..4 around one argon2 check; the answer never tells whether the email exists."""
-    key = login_key(email)
-    if captcha is not None:
-        await pass_captcha(ctx, captcha, bound_to=key, key_of=login_key)
-
-    async def find_account() -> Any:
-        return await _account_by_email(ctx, key)
-
-    account = await checked_password(
-        ctx,
-        ctx.login_subject(key),
-        find_account,
-        password,
-        method="password",
-        client=client,
-        captcha_passed=captcha is not None,
-        log_in=True,
-    )
-    return await _open_session(ctx, account.account_id)
-
-
-async def third_party_login(
+async def complete_login(
     ctx: IdentityContext,
-    kind: LoginMethodKind,
-    assertion: str,
+    flow: Flow,
+    account: Any,
+    factor: Factor,
+    code: str,
     *,
-    account_id: int | None,
+    trust_device: bool,
     client: Client,
 ) -> LoggedIn:
-    """Log in with a provider's assertion (REG-6); LM-9 refusals say why and how to fix."""
-    verified = ctx.idp.verify(kind, assertion)
-    identity = Identity(kind, verified.subject, verified.subtype)
-    async with ctx.runtime.engine.connect() as conn:
-        ids = await repo.accounts_with(conn, identity.kind, identity.identifier)
-    if not ids:
-        raise NotRegistered(f"No account has this {kind.value} login method: register first.")
-    if account_id is None and len(ids) > 1:
-        raise AccountChoiceRequired(
-            "This identity manages several accounts: send `account_id`.",
-            details={"accounts": [str(i) for i in ids]},
-        )
-    chosen = account_id if account_id is not None else ids[0]
-    if chosen not in ids:
-        raise NotRegistered(f"Account {chosen} has no such {kind.value} login method.")
-    async with ctx.runtime.engine.connect() as conn:
-        account = await repo.get_account(conn, chosen)
+    """LOGIN-5: a second factor completes a login flow and opens the session; "trust this
+    device" skips the second factor on this device for TRUSTED_DEVICE_DAYS. A wrong second
+    factor is a failed login attempt (LOGIN-8)."""
+    if flow.kind is not FlowKind.LOGIN:
+        raise FlowNotFound("No such flow.")
     try:
-        await third_party_identity(ctx, kind, assertion)
+        completed = await flows.complete(ctx, flow, account, factor, code, None)
     except AppError as refusal:
-        await _record(ctx, account, kind.value, client, failures=[Failure(refusal.code)])
+        if refusal.code in flows.WRONG_FACTOR:
+            await _record(ctx, account, flow.method, client, failures=[Failure(refusal.code)])
         raise
     if not may_log_in(AccountStatus(account.status)):
         raise LoginRefused("This account is cancelled.")
-    await _record(ctx, account, kind.value, client, succeeded=True)
-    return await _open_session(ctx, account.account_id)
+    device = await flows.check_device(ctx, account.account_id, client.device_credential)
+    success = Success(device, trust=trust_device, second_factor=factor)
+    return await _log_in(ctx, account, flow.method, client, success, completed.amr)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import redis.exceptions
 
-from services.identity.adapters.sessions import Refreshed
 from services.identity.domain.errors import LoginUnavailable
 from services.identity.service_layer.context import IdentityContext
+from services.identity.service_layer.ports import Refreshed
 from shared.auth import Caller
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)

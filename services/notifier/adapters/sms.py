@@ -1,4 +1,4 @@
-"""SMS through a provider's HTTP API (httpx), shaped like the commercial ones.
+"""SMS through a provider's HTTP API (aiohttp), shaped like the commercial ones.
 
 One request per message: `POST SMS_API_URL` with a JSON body
 
@@ -16,6 +16,11 @@ signed, when SMS_SECRET_KEY is set, by `X-Sms-Signature: hex(HMAC-SHA256(key,
 accepted a request with that id answers with the first reply and sends nothing again.
 `content` is the text as our templates render it; a provider that sends its own approved
 template (`template_id` + `template_params`) ignores it.
+
+The client is aiohttp (one pooled session per process, keep-alive connections for every send
+in flight, the request head and body in one write): it costs about 0.25 ms of CPU per request
+where httpx cost 1.4 ms, the largest part of the notifier's CPU per SMS (bench/).
+`Transport` is the seam the unit tests replace.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from services.notifier.adapters.ports import DeliveryError, Sms
 from services.notifier.settings import NotifierSettings
@@ -41,18 +49,67 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
+class Transport(Protocol):
+    """One HTTP POST: (status, body) of the reply; raises `DeliveryError` when no reply came."""
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
+    """A pooled aiohttp session, opened on first use (it needs the running loop)."""
+
+    def __init__(self, *, timeout_s: float, connections: int) -> None:
+        self._timeout = aiohttp.ClientTimeout(connect=timeout_s, sock_read=timeout_s)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                # Keep-alive connections for every send in flight: no connect per message.
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                timeout=self._timeout,
+            )
+        return self._session
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy the environment names for the URL (HTTP(S)_PROXY, NO_PROXY), as httpx
+        did; looked up once per URL, not per request as aiohttp's `trust_env` does (a netrc
+        read in a thread each time: a fifth of the notifier's CPU)."""
+        if url not in self._proxies:
+            parts = urllib.parse.urlsplit(url)
+            bypass = urllib.request.proxy_bypass(parts.hostname or "")
+            self._proxies[url] = None if bypass else urllib.request.getproxies().get(parts.scheme)
+        return self._proxies[url]
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        try:
+            session, proxy = self._open(), self._proxy(url)
+            async with session.post(url, data=body, headers=dict(headers), proxy=proxy) as reply:
+                return reply.status, await reply.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(
+                f"SMS provider unavailable: {type(exc).__name__}", permanent=False
+            ) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 class HttpSmsProvider:
     """The SMS provider adapter; one pooled HTTP client per process."""
 
-    def __init__(self, settings: NotifierSettings, *, client: httpx.AsyncClient | None = None):
+    def __init__(self, settings: NotifierSettings, *, transport: Transport | None = None):
         self._s = settings
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.sms_timeout_s),
-            # Keep-alive connections for every send in flight: no connect per message.
-            limits=httpx.Limits(
-                max_connections=settings.delivery_concurrency * 2,
-                max_keepalive_connections=settings.delivery_concurrency,
-            ),
+        self._transport = transport or AiohttpTransport(
+            timeout_s=settings.sms_timeout_s, connections=settings.delivery_concurrency * 2
         )
 
     def request_body(self, sms: Sms) -> dict[str, Any]:
@@ -79,27 +136,21 @@ class HttpSmsProvider:
             headers["x-sms-signature"] = sign(
                 self._s.sms_secret_key.get_secret_value(), timestamp, body
             )
-        try:
-            reply = await self._client.post(self._s.sms_api_url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(
-                f"SMS provider unavailable: {type(exc).__name__}", permanent=False
-            ) from None
-        if reply.status_code >= 500 or reply.status_code in TRANSIENT_HTTP:
-            raise DeliveryError(f"SMS provider HTTP {reply.status_code}", permanent=False)
-        if reply.status_code >= 400:
-            raise DeliveryError(
-                f"SMS provider HTTP {reply.status_code}: {reply.text[:200]}", permanent=True
-            )
-        return _serial_number(reply, sms.to)
+        status, content = await self._transport.post(self._s.sms_api_url, body, headers)
+        if status >= 500 or status in TRANSIENT_HTTP:
+            raise DeliveryError(f"SMS provider HTTP {status}", permanent=False)
+        if status >= 400:
+            text = content[:800].decode("utf-8", errors="replace")[:200]
+            raise DeliveryError(f"SMS provider HTTP {status}: {text}", permanent=True)
+        return _serial_number(content, sms.to)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
 
-def _serial_number(reply: httpx.Response, phone: str) -> str:
+def _serial_number(content: bytes, phone: str) -> str:
     try:
-        results = reply.json()["results"]
+        results = json.loads(content)["results"]
         result = next(r for r in results if r["phone_number"] == phone)
         status = str(result["status"])
     except (ValueError, KeyError, TypeError, StopIteration):

@@ -27,7 +27,9 @@ class MessageKind:
     channels: tuple[Channel, ...]
     params: tuple[str, ...]
     secret: frozenset[str] = frozenset()
-    # The requester names channel and destination (one-time codes); SEC-4 does not route it.
+    # Whether a service may request it (NotificationRequested), naming channel and destination
+    # (one-time codes; an appeal decision for the appeal's new email). A requested delivery
+    # is not routed by SEC-4; appeal_decided is also routed, to the secure channels.
     requested: bool = False
 
 
@@ -56,10 +58,24 @@ CATALOGUE: dict[str, MessageKind] = dict(
         _kind(m.SecurePhoneChanged, Category.SECURITY, BOTH),
         _kind(m.SecureEmailChanged, Category.SECURITY, BOTH),
         _kind(m.RealNameChanged, Category.SECURITY, BOTH),
+        _kind(m.RealNameVerified, Category.SECURITY, BOTH),
+        _kind(m.RemittanceSent, Category.SECURITY, BOTH),
+        _kind(m.RealNameChangeApproved, Category.SECURITY, BOTH),
+        _kind(m.RealNameChangeRejected, Category.SECURITY, BOTH),
+        _kind(m.RealNameRecheckNotice, Category.SECURITY, BOTH),
+        _kind(m.RealNameDowngraded, Category.SECURITY, BOTH),
         _kind(m.CancellationRequested, Category.SECURITY, BOTH),
         _kind(m.CancellationWithdrawn, Category.SECURITY, BOTH),
         _kind(m.CancellationRejected, Category.SECURITY, BOTH),
         _kind(m.CancellationCompleted, Category.SECURITY, BOTH),
+        _kind(m.MfaBound, Category.SECURITY, BOTH),
+        _kind(m.MfaUnbound, Category.SECURITY, BOTH),
+        _kind(m.MfaCodeReplayed, Category.SECURITY, BOTH),
+        _kind(m.ProtectionTurnedOff, Category.SECURITY, BOTH),
+        _kind(m.TrustedDeviceAdded, Category.SECURITY, BOTH),
+        _kind(m.AppealReceived, Category.SECURITY, BOTH),
+        # Routed to the secure channels and also requested for the appeal's new email.
+        _kind(m.AppealDecided, Category.SECURITY, BOTH, requested=True),
         _kind(m.AccountFrozen, Category.BILLING, BOTH),
         _kind(
             m.VerificationCode,

@@ -196,7 +196,8 @@ def decide(
 ) -> Decision:
     """Send, wait for contacts, skip this channel, or fail the delivery.
 
-    A requested message (a one-time code) carries its destination. Otherwise SEC-4 routing
+    A requested message (a one-time code, an appeal decision for the appeal's email)
+    carries its destination. Otherwise SEC-4 routing
     picks it from the account's contacts. A channel the account does not have is skipped
     while another channel of the message reaches the person; when none does, it fails:
     nothing is dropped silently.
@@ -212,7 +213,9 @@ def decide(
         if now - created_at < contacts_grace:
             return Wait(now + min(timedelta(seconds=1), contacts_grace))
         return Fail("no_destination")
-    if not kind.requested and reachable_channels(category, kind.channels, contacts):
+    # A requested delivery always carries its destination, so this is a routed one (a type
+    # that may be requested, like appeal_decided, is routed too).
+    if reachable_channels(category, kind.channels, contacts):
         return Skip(f"no_{channel.value}_destination")
     return Fail("no_destination")
 

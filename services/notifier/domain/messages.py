@@ -61,6 +61,8 @@ class LoginAnomaly(AboutAccount):
     method: str
     ip: str
     at: str
+    # LOGIN-6: new_device, dormant (more than 30 days since the last login) or both
+    trigger: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,70 @@ class RealNameChanged(AboutAccount):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RealNameVerified(AboutAccount):
+    """RN-16: the account proved its real name (the change's own notice)."""
+
+    message_type = "real_name_verified"
+    subject: str
+    method: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RemittanceSent(AboutAccount):
+    """RN-5: a small amount was sent to the enterprise's bank account; enter it in time."""
+
+    message_type = "remittance_sent"
+    bank_account: str  # masked: the last four digits only
+    enter_by: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RealNameChangeApproved(AboutAccount):
+    """RN-11: an operator approved the enterprise change; the new data applies at once (the
+    change's own notice: no real_name_verified with it)."""
+
+    message_type = "real_name_change_approved"
+    change_id: str
+    change_kind: str  # entity, name or legal_person
+    reason: str  # the operator's note, or "-"; left out of the SMS (free text)
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RealNameChangeRejected(AboutAccount):
+    """RN-11: an operator rejected the enterprise change; the old data stays."""
+
+    message_type = "real_name_change_rejected"
+    change_id: str
+    change_kind: str  # entity, name or legal_person
+    reason: str  # the operator's reason; left out of the SMS (free text)
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RealNameRecheckNotice(AboutAccount):
+    """RN-13: the re-check found the enterprise deregistered or renamed; the account turns
+    unverified at `downgrade_at` unless the registry agrees again by then."""
+
+    message_type = "real_name_recheck_notice"
+    reason: str  # entity_deregistered or registry_mismatch
+    downgrade_at: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RealNameDowngraded(AboutAccount):
+    """RN-13: after the notice's grace period the account turned unverified (the downgrade's
+    own notice: no real_name_changed with it)."""
+
+    message_type = "real_name_downgraded"
+    reason: str  # entity_deregistered or registry_mismatch
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CancellationRequested(AboutAccount):
     message_type = "cancellation_requested"
     application_id: str
@@ -134,6 +200,63 @@ class CancellationCompleted(AboutAccount):
 class AccountFrozen(AboutAccount):
     message_type = "account_frozen"
     reasons: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MfaBound(AboutAccount):
+    message_type = "mfa_bound"
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MfaUnbound(AboutAccount):
+    message_type = "mfa_unbound"
+    by: str  # owner or operator
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MfaCodeReplayed(AboutAccount):
+    message_type = "mfa_code_replayed"
+    during: str  # login, step_up or operation
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProtectionTurnedOff(AboutAccount):
+    message_type = "protection_turned_off"
+    protections: str  # login_protection, operation_protection or both, comma-separated
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrustedDeviceAdded(AboutAccount):
+    message_type = "trusted_device_added"
+    device: str  # the client's label, or "-"; left out of the SMS (free text)
+    trusted_until: str
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppealReceived(AboutAccount):
+    message_type = "appeal_received"
+    appeal_id: str
+    email: str
+    reset_mfa: str  # yes or no
+    at: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppealDecided(AboutAccount):
+    """Routed to the secure channels, and requested by identity (NotificationRequested) for
+    the appeal's new email, with the same parameters."""
+
+    message_type = "appeal_decided"
+    appeal_id: str
+    decision: str  # approved or rejected
+    reason: str  # the operator's reason, or "-"; left out of the SMS (free text)
+    email: str
     at: str
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from shared.events import Channel
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -58,6 +60,31 @@ LABELS: dict[str, dict[str, str]] = {
         "violation": "a violation of the terms",
         "real_name_failed": "failed real-name verification",
         "overdue": "overdue payment",
+        "new_device": "from a new device",
+        "dormant": "after more than 30 days without a sign-in",
+        "new_device_dormant": "from a new device, after more than 30 days without a sign-in",
+        "owner": "by the account's owner",
+        "operator": "by support, after a manual review",
+        "login": "a sign-in",
+        "step_up": "an identity verification",
+        "operation": "a protected operation",
+        "login_protection": "login protection",
+        "operation_protection": "operation protection",
+        "approved": "approved",
+        "rejected": "rejected",
+        "wechat_scan": "WeChat scan",
+        "qq_scan": "QQ scan",
+        "face": "face recognition",
+        "wechat_official_platform": "the WeChat official platform",
+        "legal_person_wechat_scan": "the legal person's WeChat scan",
+        "legal_person_face": "the legal person's face recognition",
+        "recharge": "a recharge from the corporate account",
+        "remittance": "a remittance to the corporate account",
+        "entity": "change of entity",
+        "name": "change of the enterprise's name",
+        "legal_person": "update of the legal person",
+        "entity_deregistered": "the enterprise is deregistered",
+        "registry_mismatch": "the registry shows the enterprise under another name or code",
     },
     "zh-CN": {
         "wechat": "微信",
@@ -76,6 +103,31 @@ LABELS: dict[str, dict[str, str]] = {
         "violation": "违规",
         "real_name_failed": "实名认证未通过",
         "overdue": "欠费",
+        "new_device": "在新设备",
+        "dormant": "在超过 30 天未登录后",
+        "new_device_dormant": "在超过 30 天未登录后于新设备",
+        "owner": "账号本人",
+        "operator": "客服人工审核后",
+        "login": "登录",
+        "step_up": "身份验证",
+        "operation": "敏感操作",
+        "login_protection": "登录保护",
+        "operation_protection": "操作保护",
+        "approved": "已通过",
+        "rejected": "未通过",
+        "wechat_scan": "微信扫码",
+        "qq_scan": "QQ 扫码",
+        "face": "人脸识别",
+        "wechat_official_platform": "微信公众平台",
+        "legal_person_wechat_scan": "法人微信扫码",
+        "legal_person_face": "法人人脸识别",
+        "recharge": "对公账户充值",
+        "remittance": "对公打款",
+        "entity": "变更认证主体",
+        "name": "变更企业名称",
+        "legal_person": "更新法定代表人",
+        "entity_deregistered": "企业已注销",
+        "registry_mismatch": "工商登记的企业名称或统一社会信用代码与认证信息不一致",
     },
 }
 
@@ -98,6 +150,8 @@ def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
         "trim_blocks": True,
         "lstrip_blocks": True,
         "keep_trailing_newline": False,
+        # The templates ship with the code: no stat() of each file on every render.
+        "auto_reload": False,
     }
     text = jinja2.Environment(autoescape=False, **common)  # type: ignore[arg-type]
     html = jinja2.Environment(autoescape=True, **common)  # type: ignore[arg-type]
@@ -116,28 +170,41 @@ def _block(env: jinja2.Environment, name: str, block: str, context: Mapping[str,
     return "".join(template.blocks[block](ctx)).strip()
 
 
-def render(message_type: str, language: str | None, params: Mapping[str, str]) -> Rendered:
-    """Render every part of a message; unknown languages fall back to zh-CN."""
+@cache
+def _exists(name: str) -> bool:
+    return (TEMPLATE_DIR / name).is_file()
+
+
+def render(
+    message_type: str,
+    language: str | None,
+    params: Mapping[str, str],
+    *,
+    channel: Channel | None = None,
+) -> Rendered:
+    """Render the parts of a message a channel sends (`channel` None: every part; the parts
+    another channel sends are left empty); unknown languages fall back to zh-CN."""
     lang = template_language(language)
     name = template_name(message_type, lang)
-    if not (TEMPLATE_DIR / name).is_file():
+    if not _exists(name):
         raise UnknownTemplate(message_type)
     text_env, html_env = _environments()
     context: dict[str, object] = {**params, "labels": LABELS[lang], "lang": lang}
+    subject = text = html = sms = ""
     try:
-        subject = _block(text_env, name, "subject", context)
-        body = _block(html_env, name, "html", context)
-        html = html_env.get_template("_layout.html.j2").render(
-            subject=subject, content=Markup(body), lang=lang
-        )
-        return Rendered(
-            subject=" ".join(subject.split()),
-            text=_block(text_env, name, "text", context) + "\n",
-            html=html,
-            sms=" ".join(_block(text_env, name, "sms", context).split()),
-        )
+        if channel is not Channel.SMS:
+            subject = _block(text_env, name, "subject", context)
+            body = _block(html_env, name, "html", context)
+            html = html_env.get_template("_layout.html.j2").render(
+                subject=subject, content=Markup(body), lang=lang
+            )
+            subject = " ".join(subject.split())
+            text = _block(text_env, name, "text", context) + "\n"
+        if channel is not Channel.EMAIL:
+            sms = " ".join(_block(text_env, name, "sms", context).split())
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{name}: {exc}") from None
+    return Rendered(subject=subject, text=text, html=html, sms=sms)
 
 
 def sms_template_id(message_type: str, language: str | None) -> str:

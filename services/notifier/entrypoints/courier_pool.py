@@ -88,9 +88,13 @@ class CourierPool:
     async def _claim_loop(self) -> None:
         s = self._s
         ahead = s.delivery_concurrency + s.delivery_claim_batch
+        # Claim again once half the claimed-ahead window has been sent, not after every
+        # DELIVERY_CONCURRENCY sends: fewer, larger claim transactions when the queue is
+        # long, and still half a window queued for the senders meanwhile.
+        threshold = max(1, min(s.delivery_claim_batch, ahead // 2))
         while not self._stopping:
             room = ahead - self._claimed.qsize() - self._busy
-            if room < min(s.delivery_claim_batch, s.delivery_concurrency):
+            if room < threshold:
                 self._room.clear()
                 await self._room.wait()
                 continue

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notifier.domain import messages as m
-from services.notifier.domain.catalogue import Notify
+from services.notifier.domain.catalogue import CATALOGUE, Notify
 from services.notifier.domain.routing import Contacts
 from services.notifier.service_layer.notifications import (
     forget_contacts,
@@ -26,6 +26,8 @@ from shared.events import (
     AccountRegistered,
     AccountStatus,
     AccountStatusChanged,
+    AppealDecided,
+    AppealReceived,
     CancellationCompleted,
     CancellationRejected,
     CancellationRequested,
@@ -34,18 +36,31 @@ from shared.events import (
     LoginMethodBound,
     LoginMethodUnbound,
     LoginSucceeded,
+    MfaBound,
+    MfaCodeReplayed,
+    MfaUnbound,
     NotificationRequested,
     PasswordChanged,
+    ProtectionChanged,
     RealNameChanged,
+    RealNameChangeDecided,
+    RealNameRecheckFailed,
+    RealNameStatus,
+    RealNameVerified,
+    RemittanceSent,
     SecureEmailChanged,
     SecurePhoneChanged,
     Topic,
+    TrustedDeviceAdded,
 )
 from shared.runtime import Runtime
 from shared.unit_of_work import UnitOfWork
 
 # Freezes another message already covers: a cancellation tells the person itself.
 SILENT_FREEZE_REASONS = frozenset({"pending_cancellation"})
+# RN-13: the reasons of a re-check's downgrade (verification's DOWNGRADE_REASONS; a unit
+# test keeps the two equal): such a RealNameChanged gets its own message.
+RECHECK_DOWNGRADE_REASONS = frozenset({"entity_deregistered", "registry_mismatch"})
 
 
 def when(at: datetime) -> str:
@@ -114,9 +129,14 @@ def notices(event: Envelope[Any]) -> list[Notify]:
                 at=when(p.unbound_at),
             )
             return [_notify(event, unbound)]
-        case LoginSucceeded() if p.new_device:
+        case LoginSucceeded() if p.new_device or p.dormant:
+            triggers = [t for t, on in (("new_device", p.new_device), ("dormant", p.dormant)) if on]
             anomaly = m.LoginAnomaly(
-                account_id=account, method=p.method, ip=mask_ip(p.ip), at=when(p.at)
+                account_id=account,
+                method=p.method,
+                ip=mask_ip(p.ip),
+                at=when(p.at),
+                trigger="_".join(triggers),
             )
             return [_notify(event, anomaly)]
         case AccountLocked() if p.notify_owner:
@@ -151,7 +171,16 @@ def notices(event: Envelope[Any]) -> list[Notify]:
                 account_id=account, reasons=",".join(reasons), at=when(p.changed_at)
             )
             return [_notify(event, frozen)]
-        case RealNameChanged():
+        case RealNameChanged() if _downgrade(p):
+            # RN-13: the end of a re-check notice's grace period; its own message, not also
+            # a real_name_changed.
+            downgraded = m.RealNameDowngraded(
+                account_id=account, reason=p.reason or "", at=when(p.changed_at)
+            )
+            return [_notify(event, downgraded)]
+        case RealNameChanged() if not _proves(p):
+            # A change that proves a real name comes with RealNameVerified, whose notice
+            # says how (below): one message, not two.
             real_name = m.RealNameChanged(
                 account_id=account,
                 status=p.status.value,
@@ -159,6 +188,51 @@ def notices(event: Envelope[Any]) -> list[Notify]:
                 at=when(p.changed_at),
             )
             return [_notify(event, real_name)]
+        case RealNameVerified() if p.change_id is None:
+            # An approved enterprise change (change_id) is told by its RealNameChangeDecided.
+            verified = m.RealNameVerified(
+                account_id=account,
+                subject=p.subject.value,
+                method=p.method.value,
+                at=when(p.verified_at),
+            )
+            return [_notify(event, verified)]
+        case RemittanceSent():
+            # RN-5: never the amount (the proof the owner reads on the bank statement).
+            sent = m.RemittanceSent(
+                account_id=account,
+                bank_account=p.receiving_account_masked,
+                enter_by=when(p.enter_by),
+                at=when(p.sent_at),
+            )
+            return [_notify(event, sent)]
+        case RealNameChangeDecided() if p.approved:
+            approved = m.RealNameChangeApproved(
+                account_id=account,
+                change_id=str(p.change_id),
+                change_kind=p.kind.value,
+                reason=p.reason or "-",
+                at=when(p.decided_at),
+            )
+            return [_notify(event, approved)]
+        case RealNameChangeDecided():
+            rejected_change = m.RealNameChangeRejected(
+                account_id=account,
+                change_id=str(p.change_id),
+                change_kind=p.kind.value,
+                reason=p.reason or "-",
+                at=when(p.decided_at),
+            )
+            return [_notify(event, rejected_change)]
+        case RealNameRecheckFailed():
+            # RN-13: the notice before the downgrade, with the day it happens.
+            recheck = m.RealNameRecheckNotice(
+                account_id=account,
+                reason=p.reason,
+                downgrade_at=when(p.downgrade_at),
+                at=when(p.noticed_at),
+            )
+            return [_notify(event, recheck)]
         case CancellationRequested():
             requested = m.CancellationRequested(
                 account_id=account,
@@ -184,6 +258,53 @@ def notices(event: Envelope[Any]) -> list[Notify]:
                 account_id=account, application_id=p.application_id, at=when(p.completed_at)
             )
             return [_notify(event, completed)]
+        case MfaBound():
+            return [_notify(event, m.MfaBound(account_id=account, at=when(p.bound_at)))]
+        case MfaUnbound():
+            mfa_unbound = m.MfaUnbound(account_id=account, by=p.by.value, at=when(p.unbound_at))
+            return [_notify(event, mfa_unbound)]
+        case MfaCodeReplayed():
+            replayed = m.MfaCodeReplayed(account_id=account, during=p.during.value, at=when(p.at))
+            return [_notify(event, replayed)]
+        case ProtectionChanged() if p.turned_off():
+            # Turning a protection on is what the owner asked for; turning one off is what an
+            # intruder would do, so only that is told.
+            off = m.ProtectionTurnedOff(
+                account_id=account,
+                protections=",".join(x.value for x in p.turned_off()),
+                at=when(p.changed_at),
+            )
+            return [_notify(event, off)]
+        case TrustedDeviceAdded():
+            trusted = m.TrustedDeviceAdded(
+                account_id=account,
+                device=p.device_label or "-",
+                trusted_until=when(p.trusted_until),
+                at=when(p.at),
+            )
+            return [_notify(event, trusted)]
+        case AppealReceived():
+            # REC-2: someone asks to take over the account's login: its owner hears at once.
+            received = m.AppealReceived(
+                account_id=account,
+                appeal_id=p.appeal_id,
+                email=p.email_masked,
+                reset_mfa="yes" if p.reset_mfa else "no",
+                at=when(p.at),
+            )
+            return [_notify(event, received)]
+        case AppealDecided():
+            # To the secure channels; identity requests the same message for the appeal's
+            # new email (NotificationRequested, below).
+            decided = m.AppealDecided(
+                account_id=account,
+                appeal_id=p.appeal_id,
+                decision="approved" if p.approved else "rejected",
+                reason=p.reason or "-",
+                email=p.email_masked,
+                at=when(p.decided_at),
+            )
+            return [_notify(event, decided)]
         case NotificationRequested():
             return [
                 Notify(
@@ -191,13 +312,39 @@ def notices(event: Envelope[Any]) -> list[Notify]:
                     correlation_id=event.correlation_id,
                     account_id=event.account_id,
                     message_type=p.message_type,
-                    params={"minutes": "5", **p.params},
+                    params=requested_params(event.account_id, p),
                     language=p.language,
                     channel=p.channel,
                     destination=p.destination,
                 )
             ]
     return []
+
+
+def _proves(change: RealNameChanged) -> bool:
+    """Verified with no reason: a proof, which RealNameVerified accompanies (RN-16)."""
+    return change.status is RealNameStatus.VERIFIED and change.reason is None
+
+
+def _downgrade(change: RealNameChanged) -> bool:
+    """RN-13: verified to unverified for a re-check's reason."""
+    return (
+        change.status is RealNameStatus.UNVERIFIED
+        and change.previous_status is RealNameStatus.VERIFIED
+        and change.reason in RECHECK_DOWNGRADE_REASONS
+    )
+
+
+def requested_params(account_id: str, request: NotificationRequested) -> dict[str, str]:
+    """A requested message's parameters as the requester named them; the account a message
+    declares (`account_id`) is the envelope's, not a parameter the requester chooses."""
+    params = dict(request.params)
+    if request.message_type == m.VerificationCode.message_type:
+        params.setdefault("minutes", "5")
+    kind = CATALOGUE.get(request.message_type)
+    if account_id and kind is not None and "account_id" in kind.params:
+        params["account_id"] = account_id
+    return params
 
 
 # The events that may mean a message to a person; `notices` decides which do.
@@ -212,10 +359,21 @@ Notice = (
     | SecureEmailChanged
     | AccountStatusChanged
     | RealNameChanged
+    | RealNameVerified
+    | RemittanceSent
+    | RealNameChangeDecided
+    | RealNameRecheckFailed
     | CancellationRequested
     | CancellationWithdrawn
     | CancellationRejected
     | CancellationCompleted
+    | MfaBound
+    | MfaUnbound
+    | MfaCodeReplayed
+    | ProtectionChanged
+    | TrustedDeviceAdded
+    | AppealReceived
+    | AppealDecided
     | NotificationRequested
 )
 

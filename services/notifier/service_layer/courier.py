@@ -163,7 +163,9 @@ class Courier:
     ) -> Job | str:
         """Render and claim: the job, or why it cannot be rendered."""
         try:
-            rendered = render(delivery.message_type, language, dict(delivery.params))
+            rendered = render(
+                delivery.message_type, language, dict(delivery.params), channel=delivery.channel
+            )
         except (UnknownTemplate, TemplateError) as exc:
             return f"render_failed: {exc}"
         token = delivery.claim(

@@ -1,34 +1,32 @@
-"""Event handlers of verification: they turn events into changes of the local projection."""
+"""Verification's event handlers: thin, they hand events to the service layer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.verification.adapters.tables import accounts
+from services.verification.service_layer import accounts, billing, enterprise, sub_accounts
 from shared.consumer import EventConsumer
-from shared.events import AccountRegistered, Envelope
+from shared.events import (
+    BillingStanding,
+    PaymentReceived,
+    SubAccountAssociated,
+    SubAccountCreated,
+    owner_of,
+)
 from shared.runtime import Runtime
-from shared.unit_of_work import UnitOfWork
-
-
-async def on_accounts_registered(
-    uow: UnitOfWork, events: Sequence[Envelope[AccountRegistered]]
-) -> None:
-    """A run of registrations, one INSERT for all (a batch handler: one statement, not one
-    round trip per event). A plain insert: the inbox, not the statement, makes redelivery
-    harmless."""
-    await uow.conn.execute(
-        accounts.insert(),
-        [
-            {
-                "account_id": event.account_id,
-                "registered_at": event.payload.registered_at,
-                "registration_method": event.payload.method.value,
-            }
-            for event in events
-        ],
-    )
 
 
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
-    consumer.handle(on_accounts_registered)
+    consumer.handle(
+        accounts.register,
+        accounts.change_status,
+        enterprise.payment_received,
+        billing.standing_reported,
+        sub_accounts.sub_account_created,
+        sub_accounts.sub_account_associated,
+    )
+    # RN-5: a recharge completes on billing's word only (broker ACLs make the claim true);
+    # RN-10: so does a standing.
+    consumer.only_from(PaymentReceived, [owner_of(PaymentReceived.topic)])
+    consumer.only_from(BillingStanding, [owner_of(BillingStanding.topic)])
+    # RN-12: sub-accounts on CAM's word only.
+    consumer.only_from(SubAccountCreated, [owner_of(SubAccountCreated.topic)])
+    consumer.only_from(SubAccountAssociated, [owner_of(SubAccountAssociated.topic)])

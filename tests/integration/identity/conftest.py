@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,10 @@ from devkit.testing.codes import code_sent_to
 from devkit.testing.infra import Infra, Scope
 from devkit.testing.kafka import read_all
 from devkit.testing.services import running
-from services.identity.adapters.code_store import CodeStore
+from services.identity.adapters.fakes import FakeIdentityProvider, minting_idp
+from services.identity.domain.codes import Budget
 from services.identity.main import spec
-from services.identity.service_layer.context import IdentityContext, identity_context
+from services.identity.service_layer.context import IdentityContext, context_of
 from services.identity.settings import IdentitySettings
 from shared.events import REGISTRY, Envelope, decode
 
@@ -46,6 +47,11 @@ class IdentityApp:
     @property
     def kafka(self) -> str:
         return self.scope.infra.kafka
+
+    @property
+    def fake_idp(self) -> FakeIdentityProvider:
+        """The fake identity provider (dev mode) this identity verifies assertions with."""
+        return minting_idp(self.ctx.idp)
 
     async def code(self, destination: str, purpose: str) -> str:
         return await code_sent_to(self.kafka, self.scope.prefix, destination, purpose)
@@ -127,8 +133,17 @@ class IdentityApp:
         return [decode(r.value, REGISTRY) for r in records if r.value is not None]
 
 
-class CodesAlwaysMatch(CodeStore):
+class CodesAlwaysMatch:
     """A fake code port for races on the database: every code proves its destination."""
+
+    async def spend(self, budgets: Sequence[Budget]) -> None:
+        return None
+
+    async def refund(self, budgets: Sequence[Budget]) -> None:
+        return None
+
+    async def issue(self, purpose: str, destination: str) -> str:
+        return "000000"
 
     async def verify(self, purpose: str, destination: str, code: str) -> None:
         return None
@@ -136,18 +151,7 @@ class CodesAlwaysMatch(CodeStore):
 
 def without_codes(ctx: IdentityContext) -> IdentityContext:
     """The same context with codes taken for granted (tests of quotas under concurrency)."""
-    return dataclasses.replace(
-        ctx,
-        codes=CodesAlwaysMatch(
-            ctx.runtime.redis,
-            "unused:",
-            hmac_key="k",
-            ttl_s=1,
-            max_tries=1,
-            per_minute=1,
-            per_day=1,
-        ),
-    )
+    return dataclasses.replace(ctx, codes=CodesAlwaysMatch())
 
 
 def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
@@ -165,7 +169,7 @@ def identity_settings(scope: Scope, **overrides: Any) -> IdentitySettings:
 @contextlib.asynccontextmanager
 async def identity_app(scope: Scope, **overrides: Any) -> AsyncIterator[IdentityApp]:
     async with running(spec(identity_settings(scope, **overrides))) as (app, client):
-        yield IdentityApp(client, identity_context(app.state.runtime), scope)
+        yield IdentityApp(client, context_of(app.state.runtime), scope)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from services.identity.adapters.password_hasher import Argon2Hasher
 from services.identity.domain.channels import login_key
 from services.identity.domain.errors import InvalidCredentials
 from services.identity.service_layer import login as login_cases
+from services.identity.strategies import password as password_strategy
 from shared.events import (
     AccountLocked,
     LoginFailed,
@@ -147,7 +148,7 @@ async def test_login_4_an_attempt_counted_before_its_own_lock_is_a_counted_failu
     reply = await identity.register_email("slow@example.com")
     account_id = reply.json()["account_id"]
     reached, release = asyncio.Event(), asyncio.Event()
-    lookup = login_cases._account_by_email
+    lookup = password_strategy.account_by_email
 
     async def slow_first_lookup(ctx: Any, key: str) -> Any:
         if not reached.is_set():
@@ -155,7 +156,7 @@ async def test_login_4_an_attempt_counted_before_its_own_lock_is_a_counted_failu
             await release.wait()
         return await lookup(ctx, key)
 
-    monkeypatch.setattr(login_cases, "_account_by_email", slow_first_lookup)
+    monkeypatch.setattr(password_strategy, "account_by_email", slow_first_lookup)
     slow = asyncio.create_task(identity.login("slow@example.com", WRONG_PASSWORD))
     await asyncio.wait_for(reached.wait(), timeout=10)  # counted as the 1st failure
     others = await asyncio.gather(*(fail(identity, "slow@example.com", 1) for _ in range(99)))
@@ -197,14 +198,14 @@ async def test_login_8_a_failure_after_counting_leaves_no_count_without_its_reco
     poisoned = login_cases.Client(device_id="dev\x00ice", ip="192.0.2.1")
     for _ in range(5):  # the history insert fails: PostgreSQL refuses NUL in text
         with pytest.raises(Exception) as crashed:
-            await login_cases.password_login(
+            await password_strategy.password_login(
                 ctx, "nul@example.com", WRONG_PASSWORD, captcha=None, client=poisoned
             )
         assert not isinstance(crashed.value, InvalidCredentials)
     exploding = dataclasses.replace(ctx, hasher=ExplodingHasher(ctx.settings))
     for _ in range(5):
         with pytest.raises(RuntimeError):
-            await login_cases.password_login(
+            await password_strategy.password_login(
                 exploding, "nul@example.com", WRONG_PASSWORD, captcha=None, client=poisoned
             )
     assert (await identity.login("nul@example.com")).status_code == 201  # nothing counted
@@ -217,18 +218,25 @@ async def test_login_8_a_failure_after_counting_leaves_no_count_without_its_reco
     assert [f.reason for f in failed] == ["INVALID_CREDENTIALS"] * 3 + ["LOGIN_LOCKED"]
 
 
-async def test_login_8_a_login_without_a_device_id_counts_as_a_new_device(
+async def test_login_6_a_device_is_known_by_the_credential_identity_issued_not_by_its_name(
     identity: IdentityApp,
 ) -> None:
-    """LOGIN-8 (and LOGIN-6): a client that does not name its device is a new device."""
+    """LOGIN-6 (and LOGIN-8): a device is known once it presents the credential a login
+    issued to it; a client-chosen device id alone proves nothing."""
     reply = await identity.register_email("nodev@example.com")
     account_id = reply.json()["account_id"]
-    assert (await identity.login("nodev@example.com")).status_code == 201
-    assert (await identity.login("nodev@example.com", device_id="d-1")).status_code == 201
-    assert (await identity.login("nodev@example.com", device_id="d-1")).status_code == 201
-    found = await wait_events(identity, account_id, LoginSucceeded, 3)
+    first = await identity.login("nodev@example.com")
+    assert first.status_code == 201
+    second = await identity.login("nodev@example.com", device_id="d-1")
+    credential = second.json()["device_credential"]
+    third = await identity.login("nodev@example.com", device_id="d-1")
+    assert third.status_code == 201 and third.json()["device_credential"] != credential
+    known = await identity.login("nodev@example.com", device_id="d-1", device_credential=credential)
+    assert known.status_code == 201 and "device_credential" not in known.json()
+    found = await wait_events(identity, account_id, LoginSucceeded, 4)
     assert [(s.device_id, s.new_device) for s in found] == [
         (None, True),
+        ("d-1", True),
         ("d-1", True),
         ("d-1", False),
     ]

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from devkit.testing.waiting import eventually
+from services.identity.domain.flows import Factor
 from services.identity.domain.login_methods import QuotaExceeded
-from services.identity.service_layer.login_methods import Bind, Proof, bind
-from shared.events import Channel, LoginMethodBound, LoginMethodKind, LoginMethodUnbound
+from services.identity.service_layer.login_methods import Bind, bind
+from services.identity.service_layer.protection import Proof
+from shared.events import LoginMethodBound, LoginMethodKind, LoginMethodUnbound
 from tests.integration.identity.conftest import IdentityApp, without_codes, wrong
 
 pytestmark = pytest.mark.integration
@@ -166,7 +168,7 @@ async def test_lm_7_a_wechat_person_is_their_unionid_not_the_openid(identity: Id
     )
     assert login.status_code == 201
     assert login.json()["account_id"] == reply.json()["account_id"]
-    no_union = identity.ctx.fake_idp.mint(LoginMethodKind.WECHAT, openid="app-c")
+    no_union = identity.fake_idp.mint(LoginMethodKind.WECHAT, openid="app-c")
     refused = await identity.client.post(
         "/v1/sessions", json={"method": "wechat", "assertion": no_union}
     )
@@ -232,7 +234,7 @@ async def test_lm_2_sixty_parallel_binds_of_one_wechat_give_exactly_fifty(
             return await bind(
                 ctx,
                 account_id,
-                Bind(LoginMethodKind.WECHAT, Proof(Channel.SMS, "000000"), assertion=assertion),
+                Bind(LoginMethodKind.WECHAT, Proof(Factor.SMS, "000000"), assertion=assertion),
             )
         except Exception as exc:
             return exc

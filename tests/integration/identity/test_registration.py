@@ -123,7 +123,7 @@ async def test_reg_6_a_forged_or_foreign_assertion_is_refused(identity: Identity
     """REG-6: signature, audience and expiry are checked."""
     phone = new_phone()
     await identity.send_code("register", "sms", phone)
-    forged = identity.ctx.fake_idp.mint(LoginMethodKind.QQ, audience="someone-else")
+    forged = identity.fake_idp.mint(LoginMethodKind.QQ, audience="someone-else")
     for assertion in (forged, "not-a-token"):
         reply = await identity.client.post(
             "/v1/accounts",

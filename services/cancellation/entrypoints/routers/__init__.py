@@ -1,0 +1,1 @@
+"""Cancellation's HTTP routers, one module per resource."""

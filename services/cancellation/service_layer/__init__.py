@@ -1,0 +1,1 @@
+"""Cancellation's use cases: projections of other services' facts, and applications."""

@@ -1,0 +1,1 @@
+"""One router per resource, each a module exposing `router`; http.py assembles them."""
