@@ -87,6 +87,25 @@ def ensure_postgres(dsn: str) -> str:
     return f"PostgreSQL was stopped; started it on {host}:{port}"
 
 
+# Command-line tools some tests check our code against, and the Debian package of each.
+TEST_TOOLS = {"oathtool": "oathtool"}  # MFA-1: an independent TOTP generator
+
+
+def ensure_test_tools() -> str:
+    """Install the missing TEST_TOOLS with apt-get where we may (root on Debian); otherwise say
+    which are missing (the tests that need one are skipped with the reason)."""
+    import os
+
+    missing = [pkg for tool, pkg in TEST_TOOLS.items() if shutil.which(tool) is None]
+    if not missing:
+        return f"test tools present: {', '.join(TEST_TOOLS)}"
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        return f"test tools missing (their tests are skipped): {', '.join(missing)}"
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, capture_output=True)
+    return f"installed test tools: {', '.join(missing)}"
+
+
 async def drop_databases(dsn: str, prefix: str) -> list[str]:
     """Drop every database whose name starts with prefix."""
     import asyncpg
@@ -137,6 +156,7 @@ def main() -> None:
         print(
             ensure_postgres(os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"))
         )
+        print(ensure_test_tools())
     except MissingDependency as exc:
         print(f"cannot run: {exc}", file=sys.stderr)
         sys.exit(1)
