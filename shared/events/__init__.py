@@ -27,6 +27,14 @@ from shared.events.envelope import (
     new_envelope,
     payloads_on,
 )
+from shared.events.erasure import (
+    ERASURE_CONFIRMATIONS,
+    AccountDataErased,
+    CancellationDataErased,
+    IdentityDataErased,
+    NotifierDataErased,
+    VerificationDataErased,
+)
 from shared.events.facts import Fact, Standing, owner_of
 from shared.events.identity import (
     AccountContacts,
@@ -79,9 +87,11 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = tuple(REGISTRY.values())
 
 __all__ = [
     "ALL_PAYLOADS",
+    "ERASURE_CONFIRMATIONS",
     "EXTERNAL_TOPICS",
     "REGISTRY",
     "AccountContacts",
+    "AccountDataErased",
     "AccountId",
     "AccountLocked",
     "AccountRegistered",
@@ -92,6 +102,7 @@ __all__ = [
     "BillingStanding",
     "CamStanding",
     "CancellationCompleted",
+    "CancellationDataErased",
     "CancellationRejected",
     "CancellationRequested",
     "CancellationWithdrawn",
@@ -103,6 +114,7 @@ __all__ = [
     "Envelope",
     "EventPayload",
     "Fact",
+    "IdentityDataErased",
     "InvalidEvent",
     "LoginFailed",
     "LoginMethodBound",
@@ -117,6 +129,7 @@ __all__ = [
     "NotificationFailed",
     "NotificationRequested",
     "NotificationSent",
+    "NotifierDataErased",
     "OpenCase",
     "PasswordChanged",
     "PayerKind",
@@ -142,6 +155,7 @@ __all__ = [
     "TrustedDeviceAdded",
     "UndecodableEvent",
     "UnknownEventType",
+    "VerificationDataErased",
     "decode",
     "encode",
     "headers_of",

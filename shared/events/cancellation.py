@@ -39,9 +39,17 @@ class CancellationRejected(EventPayload):
 
     application_id: str = Field(description="Id of the application.")
     reasons: list[str] = Field(
-        description="Reason codes of the broken preconditions.", examples=[["ARREARS"]]
+        description="Reason codes of the broken preconditions (the codes of GET "
+        "/v1/cancellation/preconditions), or OPERATOR_REJECTED.",
+        examples=[["ARREARS"]],
     )
     rejected_at: datetime = Field(description="When, UTC.")
+    operator_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="An operator's reason, shown to the applicant, when an operator rejected "
+        "the application (reasons = [OPERATOR_REJECTED]); null otherwise.",
+    )
 
 
 class CancellationCompleted(EventPayload):
