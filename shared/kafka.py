@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
-from shared.events.topics import COMPACTED_TOPICS, Topic, dlq_name
+from shared.events.topics import DLQ_CONFIGS, TOPIC_CONFIGS, Topic, dlq_name
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
 
@@ -72,12 +72,13 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic | str]
     wanted: dict[str, NewTopic] = {}
     for topic in topics:
         name = f"{prefix}{topic}"
-        config = {"cleanup.policy": "compact"} if topic in COMPACTED_TOPICS else {}
+        config = TOPIC_CONFIGS.get(Topic(topic), {}) if topic in set(Topic) else {}
         wanted[name] = NewTopic(
             name, settings.kafka_topic_partitions, settings.kafka_replication_factor, None, config
         )
         dlq = dlq_name(name)
-        wanted[dlq] = NewTopic(dlq, 1, settings.kafka_replication_factor)
+        dlq_config = DLQ_CONFIGS.get(Topic(topic), {}) if topic in set(Topic) else {}
+        wanted[dlq] = NewTopic(dlq, 1, settings.kafka_replication_factor, None, dlq_config)
     admin = AIOKafkaAdminClient(
         **client_options(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,

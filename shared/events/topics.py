@@ -20,7 +20,24 @@ class Topic(StrEnum):
     COMPLAINTS_EVENTS = "complaints.events"
 
 
-COMPACTED_TOPICS = frozenset({Topic.IDENTITY_CONTACTS})
+DAY_MS = 24 * 3600 * 1000
+# Broker settings of the topics that carry a destination in clear (CAN-7 erasure on the
+# broker; ARCHITECTURE "Events"): a superseded or tombstoned contacts record is compacted
+# away within a day, and a notification request (a code and its destination) lives a day
+# (its dead letter, code scrubbed, a week). Other topics keep the broker's default retention:
+# they carry ids and masked values only. A broker that neither compacts nor expires (the
+# embedded one, memory only) keeps them until it stops.
+TOPIC_CONFIGS: dict[Topic, dict[str, str]] = {
+    Topic.IDENTITY_CONTACTS: {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": str(DAY_MS),
+        "delete.retention.ms": str(DAY_MS),
+    },
+    Topic.NOTIFIER_REQUESTS: {"retention.ms": str(DAY_MS)},
+}
+DLQ_CONFIGS: dict[Topic, dict[str, str]] = {
+    Topic.NOTIFIER_REQUESTS: {"retention.ms": str(7 * DAY_MS)}
+}
 # Topics whose producers are not ours (EXT): we own their contracts, not their producers.
 EXTERNAL_TOPICS = frozenset(
     {Topic.BILLING_EVENTS, Topic.RESOURCES_EVENTS, Topic.CAM_EVENTS, Topic.COMPLAINTS_EVENTS}
