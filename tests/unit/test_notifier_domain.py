@@ -349,6 +349,7 @@ SAMPLE = {
     "change_id": "7",
     "change_kind": "name",
     "downgrade_at": "2026-12-07 08:30 UTC",
+    "operator_reason": "Please settle the open invoice first.",
 }
 
 # Parameters that pick a sentence rather than being shown.

@@ -183,10 +183,15 @@ class CancellationWithdrawn(AboutAccount):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CancellationRejected(AboutAccount):
+    """CAN-6, CAN-8: the application was rejected; the reasons in words (their codes,
+    comma-separated, turned into words by the template's language), and an operator's reason
+    when an operator rejected it (free text: in the email only)."""
+
     message_type = "cancellation_rejected"
     application_id: str
-    reasons: str
+    reasons: str  # reason codes, comma-separated: ARREARS,VOUCHERS
     at: str
+    operator_reason: str  # "-" when none; left out of the SMS (free text)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

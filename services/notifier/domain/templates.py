@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from services.notifier.domain.cancellation_reasons import REASON_WORDS
 from shared.events import Channel
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -130,6 +131,9 @@ LABELS: dict[str, dict[str, str]] = {
         "registry_mismatch": "工商登记的企业名称或统一社会信用代码与认证信息不一致",
     },
 }
+# CAN-8: a rejected cancellation's reason codes (upper case: no clash with the codes above).
+for _language, _words in REASON_WORDS.items():
+    LABELS[_language].update(_words)
 
 
 def template_language(language: str | None) -> str:

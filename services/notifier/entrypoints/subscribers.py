@@ -249,8 +249,9 @@ def notices(event: Envelope[Any]) -> list[Notify]:
             rejected = m.CancellationRejected(
                 account_id=account,
                 application_id=p.application_id,
-                reasons=", ".join(p.reasons),
+                reasons=",".join(p.reasons),
                 at=when(p.rejected_at),
+                operator_reason=p.operator_reason or "-",
             )
             return [_notify(event, rejected)]
         case CancellationCompleted():
