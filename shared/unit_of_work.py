@@ -105,6 +105,10 @@ class UnitOfWork:
         if exc_type is None and self._emitted:
             self._on_commit()
 
+    def topic(self, name: str) -> str:
+        """The full name of a topic (unprefixed name) for rows written to the outbox by hand."""
+        return f"{self._topic_prefix}{name}"
+
     def buffer(self, key: str, flush: Flush) -> list[Any]:
         """A list of rows that `flush` writes just before the commit, all in one statement:
         the rows the events of a consumed batch add go in one round trip, not one each.

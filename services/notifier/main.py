@@ -7,9 +7,11 @@ from pathlib import Path
 from services.notifier.adapters.mailer import SmtpMailer
 from services.notifier.adapters.sms import HttpSmsProvider
 from services.notifier.entrypoints.courier_pool import CourierPool
+from services.notifier.entrypoints.erasure_worker import ErasureWorker
 from services.notifier.entrypoints.http import router
 from services.notifier.entrypoints.subscribers import subscribe
 from services.notifier.service_layer.courier import Courier
+from services.notifier.service_layer.erasure import ErasureRunner
 from services.notifier.settings import NotifierSettings
 from shared.events import Topic
 from shared.runtime import Runtime
@@ -33,6 +35,10 @@ def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
             s,
         )
 
+    def erasures(runtime: Runtime) -> ErasureWorker:
+        runner = ErasureRunner(unit_of_work=runtime.uow, clock=runtime.clock, settings=s)
+        return ErasureWorker(runner, s)
+
     return ServiceSpec(
         settings=s,
         migrations=Path(__file__).parent / "migrations",
@@ -40,7 +46,7 @@ def spec(settings: NotifierSettings | None = None) -> ServiceSpec:
         routers=[router],
         publishes=[Topic.NOTIFIER_EVENTS],
         subscribe=subscribe,
-        workers=[courier],
+        workers=[courier, erasures],
     )
 
 

@@ -75,6 +75,27 @@ class NotifierSettings(ServiceSettings):
         "fails with no_destination.",
     )
 
+    erasure_max_wait_s: float = Field(
+        3600.0,
+        gt=0,
+        description="CAN-7: how long the erasure of a cancelled account waits for its pending "
+        "deliveries (the completion notice first) before it erases anyway; also how long "
+        "identity's tombstone waits for CancellationCompleted.",
+    )
+    erasure_recheck_s: float = Field(
+        2.0, gt=0, description="How often an erasure waiting for deliveries looks again."
+    )
+    erasure_lease_s: float = Field(
+        30.0, gt=0, description="How long a worker holds a claimed erasure."
+    )
+    erasure_retry_backoff_s: float = Field(
+        1.0, gt=0, description="First delay after an erasure failed; doubles per attempt."
+    )
+    erasure_poll_interval_s: float = Field(
+        1.0, gt=0, description="Longest wait before the erasure worker looks for due rows."
+    )
+    erasure_claim_batch: int = Field(16, ge=1, description="Most erasures claimed at once.")
+
     operator_token: SecretStr | None = Field(
         None,
         description="Bearer token of the operator endpoints; unset: they answer 503.",

@@ -49,10 +49,11 @@ async def dead_letter(
     record: DeliveryDeadLettered,
     *,
     account_id: str,
-    topic_prefix: str,
     correlation_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> None:
-    """Queue the record for `notifier.deliveries.dlq` in the caller's transaction."""
+    """Queue the record for `notifier.requests.dlq` in the caller's transaction (with
+    `event_id` when the caller derives it)."""
     envelope: Envelope[DeliveryDeadLettered] = new_envelope(
         record,
         producer="notifier",
@@ -61,6 +62,8 @@ async def dead_letter(
         correlation_id=correlation_id,
         causation_id=uuid.UUID(record.source_event_id),
     )
+    if event_id is not None:
+        envelope = envelope.model_copy(update={"event_id": event_id})
     headers = {k: v.decode() for k, v in headers_of(envelope)}
     headers.update(
         {
@@ -74,7 +77,7 @@ async def dead_letter(
     await uow.conn.execute(
         outbox_table.insert().values(
             event_id=envelope.event_id,
-            topic=f"{topic_prefix}{DEAD_LETTER_TOPIC}",
+            topic=uow.topic(DEAD_LETTER_TOPIC),
             key=account_id,
             value=encode(envelope),
             headers=headers,

@@ -70,6 +70,9 @@ def _is(status: DeliveryStatus) -> sa.ColumnElement[bool]:
     return deliveries.c.status == literal
 
 
+_PENDING = deliveries.c.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+
+
 def _delivery(row: Any) -> Delivery:
     return Delivery(
         id=row.id,
@@ -161,6 +164,53 @@ class DeliveryRepository:
             stmt = stmt.where(deliveries.c.created_at < query.until)
         stmt = stmt.order_by(deliveries.c.created_at.desc(), deliveries.c.id).limit(query.limit)
         return [dict(row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def count_pending(self, account_id: str) -> int:
+        """The account's deliveries not finished yet (queued or being sent)."""
+        count = await self._conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.account_id == account_id, _PENDING)
+        )
+        return int(count or 0)
+
+    async def lock_pending(self, account_id: str) -> list[Delivery]:
+        """The account's unfinished deliveries, locked (a sender's outcome then waits, and
+        finds the claim gone)."""
+        rows = await self._conn.execute(
+            sa.select(deliveries)
+            .where(deliveries.c.account_id == account_id, _PENDING)
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+        return [_delivery(row) for row in rows]
+
+    async def ids_of(self, account_id: str) -> list[uuid.UUID]:
+        rows = await self._conn.execute(
+            sa.select(deliveries.c.id).where(deliveries.c.account_id == account_id)
+        )
+        return list(rows.scalars())
+
+    async def erase_account(self, account_id: str, *, mark: str) -> int:
+        """CAN-7: the account's records keep no destination, clear or masked, and no
+        parameters; an error that quoted the masked destination quotes `mark` instead.
+        Returns how many records were erased."""
+        d = deliveries.c
+        quoted = sa.and_(d.destination_masked.is_not(None), d.last_error.is_not(None))
+        result = await self._conn.execute(
+            deliveries.update()
+            .where(d.account_id == account_id)
+            .values(
+                destination=None,
+                destination_masked=None,
+                params={},
+                last_error=sa.case(
+                    (quoted, sa.func.replace(d.last_error, d.destination_masked, mark)),
+                    else_=d.last_error,
+                ),
+            )
+        )
+        return int(result.rowcount or 0)
 
     async def save(self, items: Iterable[Delivery]) -> None:
         """Write the deliveries' state (one statement, executed for many)."""

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from services.notifier.domain.delivery import DeliveryStatus
+from services.notifier.domain.erasure import ErasureState
 from services.notifier.domain.routing import Category
 from shared.events import Channel
 
@@ -47,6 +48,9 @@ contacts = sa.Table(
     sa.Column("contact_email", sa.Text),
     sa.Column("language", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # identity.contacts' tombstone arrived: kept until the erasure (the completion notice
+    # still goes out), never updated again.
+    sa.Column("tombstoned_at", sa.DateTime(timezone=True)),
 )
 
 # One row per (source event, channel): the courier queue and the delivery record.
@@ -84,4 +88,31 @@ deliveries = sa.Table(
     sa.Index("deliveries_by_account", "account_id", "created_at"),
     sa.Index("deliveries_by_time", "created_at"),
     sa.Index("deliveries_by_type", "message_type", "created_at"),
+)
+
+# CAN-7: one due row per erased account (ARCHITECTURE "Timers"): scheduled -> claimed (a
+# worker's lease) -> done; the worker erases once the account has no delivery pending, or at
+# erase_by whatever is pending.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("account_id", sa.Text, primary_key=True),
+    # From CancellationCompleted; null while only identity's tombstone asked for it.
+    sa.Column("application_id", sa.Text),
+    sa.Column("source_event_id", postgresql.UUID(as_uuid=True)),
+    sa.Column("correlation_id", postgresql.UUID(as_uuid=True)),
+    sa.Column("state", EnumText(ErasureState), nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("erase_by", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("claim_token", postgresql.UUID(as_uuid=True)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("erased_at", sa.DateTime(timezone=True)),
+    # Erased at erase_by with deliveries still pending (they failed: account_erased).
+    sa.Column("forced", sa.Boolean),
+    # NotifierDataErased queued in the outbox (once the application is known).
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+    sa.Index("erasures_due", "due_at", postgresql_where=sa.text("state = 'scheduled'")),
+    sa.Index("erasures_leased", "lease_until", postgresql_where=sa.text("state = 'claimed'")),
 )

@@ -146,6 +146,14 @@ class Delivery:
         self._finish(DeliveryStatus.FAILED, now)
         return self.last_error
 
+    def fail_erased(self, now: datetime, reason: str) -> None:
+        """The account was erased with this delivery still pending (CAN-7, at the erasure's
+        bound): failed for good, keeping neither its destination (not even masked) nor its
+        parameters."""
+        self.destination = self.destination_masked = None
+        self.fail(now, reason)
+        self.params = {}
+
     def _finish(self, status: DeliveryStatus, now: datetime) -> None:
         if self.destination:
             self.destination_masked = mask(self.channel, self.destination)
@@ -154,6 +162,14 @@ class Delivery:
         self.lease_until = self.claim_token = None
         self.destination = None
         self.params = scrub(self.message_type, self.params)
+
+
+def outcome_event_id(delivery_id: uuid.UUID, event_type: str) -> uuid.UUID:
+    """The event_id of a delivery's outcome event (NotificationSent, NotificationFailed,
+    DeliveryDeadLettered): derived from the delivery, since a delivery finishes once. The
+    erasure finds the account's outcome events in the outbox by these ids (its unique index),
+    without a scan of the outbox."""
+    return uuid.uuid5(delivery_id, event_type)
 
 
 @dataclass(frozen=True)

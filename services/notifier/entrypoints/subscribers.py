@@ -7,17 +7,14 @@ the consumer's inbox transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.notifier.domain import messages as m
 from services.notifier.domain.catalogue import CATALOGUE, Notify
 from services.notifier.domain.routing import Contacts
-from services.notifier.service_layer.notifications import (
-    forget_contacts,
-    learn_contacts,
-    queue_notification,
-)
+from services.notifier.service_layer.erasure import contacts_tombstoned, schedule_erasure
+from services.notifier.service_layer.notifications import learn_contacts, queue_notification
 from services.notifier.settings import NotifierSettings
 from shared.consumer import EventConsumer
 from shared.events import (
@@ -87,10 +84,6 @@ async def on_account_contacts(uow: UnitOfWork, event: Envelope[AccountContacts])
         language=payload.language,
     )
     await learn_contacts(uow, event.account_id, known, event.occurred_at)
-
-
-async def on_contacts_erased(uow: UnitOfWork, account_id: str) -> None:
-    await forget_contacts(uow, account_id)
 
 
 def _notify(event: Envelope[Any], message: m.Message, language: str | None = None) -> Notify:
@@ -348,7 +341,8 @@ def requested_params(account_id: str, request: NotificationRequested) -> dict[st
     return params
 
 
-# The events that may mean a message to a person; `notices` decides which do.
+# The events that may mean a message to a person; `notices` decides which do
+# (CancellationCompleted too, through its own handler below).
 Notice = (
     AccountRegistered
     | LoginMethodBound
@@ -367,7 +361,6 @@ Notice = (
     | CancellationRequested
     | CancellationWithdrawn
     | CancellationRejected
-    | CancellationCompleted
     | MfaBound
     | MfaUnbound
     | MfaCodeReplayed
@@ -381,6 +374,10 @@ Notice = (
 
 async def on_notice(uow: UnitOfWork, event: Envelope[Notice]) -> None:
     """Queue the event's messages: one delivery per (event, channel)."""
+    await queue_notices(uow, event)
+
+
+async def queue_notices(uow: UnitOfWork, event: Envelope[Any]) -> None:
     for command in notices(event):
         await queue_notification(uow, command)
 
@@ -388,7 +385,28 @@ async def on_notice(uow: UnitOfWork, event: Envelope[Notice]) -> None:
 def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, NotifierSettings)
-    consumer.handle(on_account_contacts, on_notice)
+    max_wait = timedelta(seconds=settings.erasure_max_wait_s)
+
+    async def on_cancellation_completed(
+        uow: UnitOfWork, event: Envelope[CancellationCompleted]
+    ) -> None:
+        """CAN-8 then CAN-7: queue the completion notice, and the erasure that waits for it
+        (both in the inbox transaction)."""
+        await queue_notices(uow, event)
+        await schedule_erasure(
+            uow,
+            event.account_id,
+            application_id=event.payload.application_id,
+            source_event_id=event.event_id,
+            correlation_id=event.correlation_id,
+            max_wait=max_wait,
+        )
+
+    async def on_contacts_erased(uow: UnitOfWork, account_id: str) -> None:
+        """identity.contacts' tombstone: identity erased the account."""
+        await contacts_tombstoned(uow, account_id, max_wait=max_wait)
+
+    consumer.handle(on_account_contacts, on_notice, on_cancellation_completed)
     # A request carries a destination in clear and a code: only trusted services may ask.
     consumer.only_from(NotificationRequested, settings.trusted_producer_names)
     consumer.handle_tombstones(Topic.IDENTITY_CONTACTS, on_contacts_erased)

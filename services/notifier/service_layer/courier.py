@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.notifier.adapters.dead_letters import DeliveryDeadLettered, dead_letter
 from services.notifier.adapters.ports import DeliveryError, Email, Mailer, Sms, SmsSender
 from services.notifier.adapters.repository import DeliveryRepository
 from services.notifier.domain.catalogue import kind_of
@@ -39,6 +38,7 @@ from services.notifier.domain.delivery import (
     Wait,
     after_failure,
     decide,
+    outcome_event_id,
     redact,
 )
 from services.notifier.domain.templates import (
@@ -48,12 +48,12 @@ from services.notifier.domain.templates import (
     render,
     sms_template_id,
 )
+from services.notifier.service_layer.failures import record_failure
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock
 from shared.events import (
     Channel,
     Envelope,
-    NotificationFailed,
     NotificationSent,
     Topic,
     new_envelope,
@@ -278,7 +278,7 @@ class Courier:
             channel=d.channel.value,
             attempts=d.attempts,
         )
-        return new_envelope(
+        envelope = new_envelope(
             NotificationSent(
                 source_event_id=str(d.source_event_id),
                 message_type=d.message_type,
@@ -293,6 +293,9 @@ class Courier:
             correlation_id=d.correlation_id,
             causation_id=d.source_event_id,
         )
+        # Derived from the delivery: the erasure finds it in the outbox by this id.
+        event_id = outcome_event_id(d.id, NotificationSent.event_type)
+        return envelope.model_copy(update={"event_id": event_id})
 
     async def _fail(
         self,
@@ -308,53 +311,7 @@ class Courier:
 
     async def _failed(self, uow: UnitOfWork, d: Delivery) -> None:
         """Failed for good: NotificationFailed and a dead letter, with the record."""
-        assert d.finished_at is not None and d.last_error is not None
-        await uow.emit(
-            Topic.NOTIFIER_EVENTS,
-            new_envelope(
-                NotificationFailed(
-                    source_event_id=str(d.source_event_id),
-                    message_type=d.message_type,
-                    channel=d.channel,
-                    destination_masked=d.destination_masked,
-                    attempts=d.attempts,
-                    reason=d.last_error,
-                    failed_at=d.finished_at,
-                ),
-                producer=PRODUCER,
-                account_id=d.account_id,
-                occurred_at=d.finished_at,
-                correlation_id=d.correlation_id,
-                causation_id=d.source_event_id,
-            ),
-        )
-        await dead_letter(
-            uow,
-            DeliveryDeadLettered(
-                delivery_id=str(d.id),
-                source_event_id=str(d.source_event_id),
-                message_type=d.message_type,
-                category=d.category.value,
-                channel=d.channel,
-                destination_masked=d.destination_masked,
-                language=d.language,
-                params=d.params,
-                attempts=d.attempts,
-                reason=d.last_error,
-                failed_at=d.finished_at,
-            ),
-            account_id=d.account_id,
-            topic_prefix=self._s.kafka_topic_prefix,
-            correlation_id=d.correlation_id,
-        )
-        log.warning(
-            "delivery_failed",
-            delivery=str(d.id),
-            type=d.message_type,
-            channel=d.channel.value,
-            attempts=d.attempts,
-            reason=d.last_error,
-        )
+        await record_failure(uow, d)
 
 
 def _copy(delivery: Delivery) -> Delivery:

@@ -12,30 +12,34 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.adapters.contacts import ContactsRepository
+from services.notifier.adapters.erasures import ErasureRepository
 from services.notifier.adapters.repository import DeliveryRepository
 from services.notifier.domain.catalogue import CATALOGUE, Notify
 from services.notifier.domain.delivery import Delivery, DeliveryStatus, mask
+from services.notifier.domain.erasure import ACCOUNT_ERASED
 from services.notifier.domain.routing import Category, Contacts, destination_for
 from services.notifier.domain.templates import template_language
+from services.notifier.service_layer.failures import record_failure
+from shared.logging import get_logger
 from shared.unit_of_work import UnitOfWork
 
 # Committing a delivery NOTIFYs the couriers of every notifier instance (a trigger on
 # deliveries, migration 0005, names this channel).
 WAKE_CHANNEL = "notifier_deliveries"
+log = get_logger(__name__)
 
 
 async def learn_contacts(
     uow: UnitOfWork, account_id: str, known: Contacts, as_of: datetime
 ) -> None:
-    """Latest value wins, like the compacted topic: an older record never overwrites a newer."""
-    await ContactsRepository(uow.conn).save_if_newer(account_id, known, as_of)
-
-
-async def forget_contacts(uow: UnitOfWork, account_id: str) -> None:
-    """The account is erased (tombstone): its channels go. Deliveries already queued for it
-    keep their resolved destination until they are sent (the cancellation result must
-    arrive); every finished record keeps the masked destination only."""
-    await ContactsRepository(uow.conn).delete(account_id)
+    """Latest value wins, like the compacted topic: an older record never overwrites a newer.
+    An account already erased (CAN-7) or tombstoned stays so: the record is ignored."""
+    contacts = ContactsRepository(uow.conn)
+    await contacts.lock_account(account_id)
+    if await ErasureRepository(uow.conn).is_erased(account_id):
+        log.info("contacts_of_erased_account_ignored", account_id=account_id)
+        return
+    await contacts.save_if_newer(account_id, known, as_of)
 
 
 async def load_contacts(uow: UnitOfWork, account_id: str) -> Contacts | None:
@@ -62,32 +66,37 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> None:
     # A requested message names its destination and language: no contacts to read.
     requested = command.destination is not None and command.language is not None
     known = None if requested else await load_contacts(uow, command.account_id)
+    # An erased account has no contacts left: nothing may reach it (not even a requested
+    # destination), and nothing fails silently either.
+    erased = known is None and await ErasureRepository(uow.conn).is_erased(command.account_id)
     language = command.language or (known.language if known else None)
     queued: list[Delivery] = uow.buffer("notifier.deliveries", _add_new)
     now = uow.now()
     for channel in channels:
-        destination = command.destination
+        destination = None if erased else command.destination
         if destination is None and known is not None:
             destination = destination_for(category, channel, known)
-        queued.append(
-            Delivery(
-                id=uuid.uuid4(),
-                source_event_id=command.source_event_id,
-                correlation_id=command.correlation_id,
-                account_id=command.account_id,
-                message_type=command.message_type,
-                category=category,
-                channel=channel,
-                destination=destination,
-                destination_masked=mask(channel, destination) if destination else None,
-                language=template_language(language) if language else None,
-                params=dict(command.params),
-                status=DeliveryStatus.QUEUED,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        delivery = Delivery(
+            id=uuid.uuid4(),
+            source_event_id=command.source_event_id,
+            correlation_id=command.correlation_id,
+            account_id=command.account_id,
+            message_type=command.message_type,
+            category=category,
+            channel=channel,
+            destination=destination,
+            destination_masked=mask(channel, destination) if destination else None,
+            language=template_language(language) if language else None,
+            params=dict(command.params),
+            status=DeliveryStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
         )
+        if erased:
+            delivery.fail_erased(now, ACCOUNT_ERASED)
+            await record_failure(uow, delivery)
+        queued.append(delivery)
 
 
 async def _add_new(conn: AsyncConnection, queued: list[Delivery]) -> None:
