@@ -625,50 +625,93 @@ async def test_can_7_a_tombstone_after_the_erasure_changes_nothing(stack: Stack)
     assert len(await eventually(confirmed, what="NotifierDataErased")) == 1
 
 
+@pytest.fixture(scope="module")
+async def bounded(infra: Infra) -> AsyncIterator[Stack]:
+    """A notifier whose erasures wait 3 s at most, and whose deliveries retry for long."""
+    async with notifier(
+        infra, erasure_max_wait_s=3.0, delivery_max_attempts=1000, delivery_backoff_max_s=0.3
+    ) as running_stack:
+        yield running_stack
+
+
 async def test_can_7_the_erasure_proceeds_after_its_bound_when_a_delivery_keeps_failing(
-    infra: Infra,
+    bounded: Stack,
 ) -> None:
     """CAN-7: the completion SMS keeps failing (the provider is down for this phone, retries
     left): the erasure waits only until its bound (ERASURE_MAX_WAIT_S), then erases anyway;
     the pending SMS fails `account_erased` without its destination (NotificationFailed, NOT-3)
     while the email was sent, and NotifierDataErased is emitted once."""
-    async with notifier(
-        infra, erasure_max_wait_s=3.0, delivery_max_attempts=1000, delivery_backoff_max_s=0.3
-    ) as stack:
-        person = Person.new()
-        await stack.contacts(person)
-        stack.sms.fail(None, "unavailable", phone=person.secure_phone)
-        completed = await stack.publish(
-            "cancellation.events",
-            CancellationCompleted(application_id="app-bound", completed_at=NOW),
-            person.id,
-        )
-        erasure = await stack.erasure(person.id)
-        assert erasure["forced"] is True
-        assert erasure["erased_at"] >= erasure["erase_by"]
-        notice = await stack.finished(person.id, completed)
-        email, sms = notice
-        assert email["status"] == "sent" and len(stack.mail_to(person.secure_email)) == 1
-        assert sms["status"] == "failed" and sms["last_error"] == "account_erased"
-        assert sms["attempts"] >= 2 and sms["finished_at"] == erasure["erased_at"]
-        assert not stack.sms_to(person.secure_phone)
+    stack = bounded
+    person = Person.new()
+    await stack.contacts(person)
+    stack.sms.fail(None, "unavailable", phone=person.secure_phone)
+    completed = await stack.publish(
+        "cancellation.events",
+        CancellationCompleted(application_id="app-bound", completed_at=NOW),
+        person.id,
+    )
+    erasure = await stack.erasure(person.id)
+    assert erasure["forced"] is True
+    assert erasure["erased_at"] >= erasure["erase_by"]
+    notice = await stack.finished(person.id, completed)
+    email, sms = notice
+    assert email["status"] == "sent" and len(stack.mail_to(person.secure_email)) == 1
+    assert sms["status"] == "failed" and sms["last_error"] == "account_erased"
+    assert sms["attempts"] >= 2 and sms["finished_at"] == erasure["erased_at"]
+    assert not stack.sms_to(person.secure_phone)
 
-        async def sms_failed() -> list[Envelope[Any]]:
-            events = await stack.outcomes(person.id)
-            return [e for e in events if isinstance(e.payload, NotificationFailed)]
+    async def sms_failed() -> list[Envelope[Any]]:
+        events = await stack.outcomes(person.id)
+        return [e for e in events if isinstance(e.payload, NotificationFailed)]
 
-        (failure,) = await eventually(sms_failed, what="NotificationFailed of the SMS")
-        assert failure.payload.reason == "account_erased"
-        assert failure.payload.destination_masked is None
+    (failure,) = await eventually(sms_failed, what="NotificationFailed of the SMS")
+    assert failure.payload.reason == "account_erased"
+    assert failure.payload.destination_masked is None
 
-        async def confirmed() -> list[Envelope[Any]]:
-            return await stack.erased_events(person.id)
+    async def confirmed() -> list[Envelope[Any]]:
+        return await stack.erased_events(person.id)
 
-        assert len(await eventually(confirmed, what="NotifierDataErased")) == 1
-        assert (
-            await stack.fetchval("SELECT count(*) FROM contacts WHERE account_id = $1", person.id)
-            == 0
-        )
-        # The phone never reached the sink: the last forms of it that could remain are the
-        # unsent outbox rows, and those are outcome events without a destination.
-        assert await stack.found_anywhere(person.needles()) == []
+    assert len(await eventually(confirmed, what="NotifierDataErased")) == 1
+    assert (
+        await stack.fetchval("SELECT count(*) FROM contacts WHERE account_id = $1", person.id) == 0
+    )
+    # The phone never reached the sink: the last forms of it that could remain are the
+    # unsent outbox rows, and those are outcome events without a destination.
+    assert await stack.found_anywhere(person.needles()) == []
+
+
+async def test_can_7_a_tombstone_without_a_completion_erases_at_the_bound_and_confirms_later(
+    bounded: Stack,
+) -> None:
+    """CAN-7: identity's tombstone and no CancellationCompleted (yet): the channels are
+    erased at the bound anyway, unconfirmed (no application to name); the completion that
+    arrives afterwards confirms once, and its notice, which can no longer reach anyone,
+    fails loudly (NOT-3) instead of bringing a destination back."""
+    stack = bounded
+    person = Person.new()
+    await stack.contacts(person)
+    await stack.tombstone(person)
+    erasure = await stack.erasure(person.id)
+    assert erasure["application_id"] is None and erasure["confirmed_at"] is None
+    assert erasure["erased_at"] >= erasure["erase_by"]
+    assert await stack.contacts_left(person) == 0
+
+    completed = await stack.publish(
+        "cancellation.events",
+        CancellationCompleted(application_id="app-after", completed_at=NOW),
+        person.id,
+    )
+    notice = await stack.finished(person.id, completed)
+    assert [(r["status"], r["last_error"]) for r in notice] == [
+        ("failed", "account_erased"),
+        ("failed", "account_erased"),
+    ]
+
+    async def confirmed() -> list[Envelope[Any]]:
+        return await stack.erased_events(person.id)
+
+    (event,) = await eventually(confirmed, what="NotifierDataErased")
+    assert event.payload.application_id == "app-after"
+    assert event.payload.erased_at == erasure["erased_at"]
+    assert not stack.sms_to(person.secure_phone) and not stack.mail_to(person.secure_email)
+    assert await stack.found_anywhere(person.needles()) == []

@@ -538,9 +538,13 @@ async def test_not_3_a_message_nobody_can_receive_fails_loudly(stack: Stack) -> 
     assert await eventually(lambda: two(stack.dead_letters), what="two dead letters")
 
 
-async def test_a_tombstone_erases_the_account_contacts(stack: Stack) -> None:
-    """identity.contacts: a tombstone (the account erased) deletes the notifier's copy of the
-    account's channels; a message queued before it still reaches the person (CAN-8)."""
+async def test_can_7_a_tombstone_right_after_the_completion_erases_the_contacts_after_the_notice(
+    stack: Stack,
+) -> None:
+    """CAN-7, CAN-8: identity.contacts' tombstone arriving while the completion notice is
+    queued: the notice still reaches the person, then the notifier's erasure deletes its
+    copy of the account's channels (tests/integration/test_notifier_cancellation.py has the
+    other orders)."""
     account = Account.new()
     await stack.contacts(account)
     await stack.publish(
