@@ -66,14 +66,19 @@ async def queue_notification(uow: UnitOfWork, command: Notify) -> None:
     # A requested message names its destination and language: no contacts to read.
     requested = command.destination is not None and command.language is not None
     known = None if requested else await load_contacts(uow, command.account_id)
-    # An erased account has no contacts left: nothing may reach it (not even a requested
-    # destination), and nothing fails silently either.
-    erased = known is None and await ErasureRepository(uow.conn).is_erased(command.account_id)
+    # An erased account has no contacts left: a message routed to it reaches nobody, and
+    # fails loudly. (A requested message names its own destination: its requester, identity,
+    # asks none for a cancelled account, and the hot path of codes reads nothing more.)
+    erased = (
+        not requested
+        and known is None
+        and await ErasureRepository(uow.conn).is_erased(command.account_id)
+    )
     language = command.language or (known.language if known else None)
     queued: list[Delivery] = uow.buffer("notifier.deliveries", _add_new)
     now = uow.now()
     for channel in channels:
-        destination = None if erased else command.destination
+        destination = command.destination
         if destination is None and known is not None:
             destination = destination_for(category, channel, known)
         delivery = Delivery(
