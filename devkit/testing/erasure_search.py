@@ -59,8 +59,20 @@ async def search_databases(dsn: str, prefix: str, needles: Sequence[str]) -> lis
                 )
             ]
             for table in tables:
+                # A row as text shows bytea columns (outbox values) as hex: read those as text.
+                binary = [
+                    r["column_name"]
+                    for r in await conn.fetch(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'",
+                        table,
+                    )
+                ]
+                text = " || ' ' || ".join(
+                    ["t::text", *(f"coalesce(encode(t.\"{c}\", 'escape'), '')" for c in binary)]
+                )
                 rows = await conn.fetch(
-                    f'SELECT t::text AS row FROM "{table}" t WHERE lower(t::text) LIKE ANY($1)',
+                    f'SELECT {text} AS row FROM "{table}" t WHERE lower({text}) LIKE ANY($1)',
                     patterns,
                 )
                 for row in rows:
