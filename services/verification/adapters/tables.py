@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from shared.timers import timers_table
+
 metadata = sa.MetaData()
 
 # Projection of identity's accounts: registration (AccountRegistered) and status (ACC-3,
@@ -163,30 +165,7 @@ enterprise_attempts = sa.Table(
 
 # Timers (ARCHITECTURE "Timers"): due rows claimed FOR UPDATE SKIP LOCKED with a lease and
 # a claim token, fired in a transaction that ends them only if the token is still theirs.
-timers = sa.Table(
-    "timers",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("account_id", sa.Text, nullable=False),
-    sa.Column("ref", sa.Text, nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("claim_token", sa.Uuid),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("done_at", sa.DateTime(timezone=True)),
-    sa.Index("timers_due", "due_at", postgresql_where=sa.text("state = 'scheduled'")),
-    sa.Index("timers_leased", "lease_until", postgresql_where=sa.text("state = 'claimed'")),
-    sa.Index(
-        "timers_one_live_per_ref",
-        "kind",
-        "ref",
-        unique=True,
-        postgresql_where=sa.text("state IN ('scheduled', 'claimed')"),
-    ),
-)
+timers = timers_table(metadata)
 
 # RN-10 (EXT): billing's standing of each account, the newest `as_of` only. An account
 # without a row is unknown to billing, and unknown refuses a change.
