@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.cancellation.entrypoints.http import router
 from services.cancellation.entrypoints.subscribers import subscribe
+from services.cancellation.entrypoints.timer_worker import timer_worker
 from services.cancellation.settings import CancellationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import Topic
@@ -24,6 +25,7 @@ def spec(
         publishes=[Topic.CANCELLATION_EVENTS],
         routers=[router],
         subscribe=subscribe,
+        workers=[timer_worker],
         clock=clock or SystemClock(),
     )
 

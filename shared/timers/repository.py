@@ -73,12 +73,24 @@ class TimerRepository:
         )
         return bool(result.rowcount)
 
-    async def cancel(self, kind: str, ref: str, *, now: datetime) -> None:
-        """The thing ended before its time: the timer will not fire."""
+    async def cancel(
+        self, kind: str, ref: str, *, now: datetime, skip_firing: bool = False
+    ) -> None:
+        """The thing ended before its time: the timer will not fire.
+
+        `skip_firing` leaves alone a timer a worker is firing right now (its row locked by
+        the transaction that ends it): waiting for it could deadlock with an effect that
+        locks the thing this transaction holds; that effect must then find the thing ended
+        and do nothing."""
         t = self.table
+        live = sa.and_(t.c.kind == str(kind), t.c.ref == ref, t.c.state.in_(LIVE))
+        if skip_firing:
+            live = t.c.id.in_(
+                sa.select(t.c.id).where(live).with_for_update(skip_locked=True).scalar_subquery()
+            )
         await self.conn.execute(
             t.update()
-            .where(t.c.kind == str(kind), t.c.ref == ref, t.c.state.in_(LIVE))
+            .where(live)
             .values(state=TimerState.CANCELLED.value, done_at=now, claim_token=None)
         )
 

@@ -18,9 +18,9 @@ from services.cancellation.adapters.tables import (
     applications,
     standings,
     sub_accounts,
-    timers,
 )
-from services.cancellation.domain.applications import Account, Application, State
+from services.cancellation.adapters.timers import Timers
+from services.cancellation.domain.applications import Account, Application, State, TimerKind
 from services.cancellation.domain.preconditions import Facts
 from shared.events import (
     AccountStatus,
@@ -39,7 +39,6 @@ STANDINGS: dict[str, type[Standing]] = {
     owner_of(kind.topic): kind
     for kind in (BillingStanding, ResourcesStanding, CamStanding, ComplaintsStanding)
 }
-COOLING_OFF_END = "cooling_off_end"  # timer kind
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,20 @@ class Accounts:
         )
         return bool(result.rowcount)
 
+    async def cancel_and_erase(self, account_id: str, at: datetime) -> None:
+        """CAN-7: the account is cancelled; of it only the id, the status and the dates stay
+        (the registration method and the freeze reasons go)."""
+        await self.conn.execute(
+            accounts.update()
+            .where(accounts.c.account_id == account_id)
+            .values(
+                status=AccountStatus.CANCELLED.value,
+                frozen_reasons=[],
+                registration_method=None,
+                status_changed_at=sa.func.greatest(accounts.c.status_changed_at, at),
+            )
+        )
+
 
 class Standings:
     """EXT: the newest standing per account and producer."""
@@ -140,6 +153,13 @@ class Standings:
                 )
         return found
 
+    async def erase(self, account_id: str) -> int:
+        """CAN-7: forget every standing reported of the account."""
+        result = await self.conn.execute(
+            standings.delete().where(standings.c.account_id == account_id)
+        )
+        return int(result.rowcount)
+
 
 class SubAccounts:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -161,6 +181,14 @@ class SubAccounts:
             )
         ).scalar_one_or_none()
         return found
+
+    async def erase(self, account_id: str) -> int:
+        """CAN-7: forget the account's own link to a root (links of its sub-accounts are
+        theirs and stay)."""
+        result = await self.conn.execute(
+            sub_accounts.delete().where(sub_accounts.c.account_id == account_id)
+        )
+        return int(result.rowcount)
 
 
 async def facts_of(conn: AsyncConnection, account_id: str) -> Facts:
@@ -184,6 +212,7 @@ def _application(row: Any) -> Application:
         cooling_off_ends_at=row.cooling_off_ends_at,
         ended_at=row.ended_at,
         reasons=tuple(row.reasons),
+        operator_reason=row.operator_reason,
     )
 
 
@@ -214,17 +243,39 @@ class Applications:
         ).one_or_none()
         if row is None:
             return None
-        await self.conn.execute(
-            timers.insert().values(
-                kind=COOLING_OFF_END,
-                account_id=account_id,
-                ref=application_id,
-                state="scheduled",
-                due_at=ends_at,
-                created_at=at,
-            )
+        await Timers(self.conn).schedule(
+            TimerKind.COOLING_OFF_END, account_id, application_id, due_at=ends_at, now=at
         )
         return _application(row)
+
+    async def get(self, application_id: str, *, for_update: bool = False) -> Application | None:
+        statement = sa.select(applications).where(applications.c.application_id == application_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self.conn.execute(statement)).one_or_none()
+        return None if row is None else _application(row)
+
+    async def page(
+        self, state: State | None, *, limit: int, after: str | None
+    ) -> list[Application]:
+        """Newest first (requested_at, then id); `after` is the last id of the previous page
+        (an unknown one starts nowhere: an empty page)."""
+        a = applications.c
+        statement = sa.select(applications)
+        if state is not None:
+            statement = statement.where(a.state == state.value)
+        if after is not None:
+            cursor_at = sa.select(a.requested_at).where(a.application_id == after).scalar_subquery()
+            statement = statement.where(
+                sa.or_(
+                    a.requested_at < cursor_at,
+                    sa.and_(a.requested_at == cursor_at, a.application_id < after),
+                )
+            )
+        rows = await self.conn.execute(
+            statement.order_by(a.requested_at.desc(), a.application_id.desc()).limit(limit)
+        )
+        return [_application(row) for row in rows]
 
     async def latest(self, account_id: str) -> Application | None:
         row = (
@@ -247,23 +298,32 @@ class Applications:
         row = (await self.conn.execute(statement)).one_or_none()
         return None if row is None else _application(row)
 
-    async def end(self, application_id: str, state: State, at: datetime) -> Application:
-        """End an open application and cancel its timer."""
+    async def end(
+        self,
+        application_id: str,
+        state: State,
+        at: datetime,
+        *,
+        reasons: Sequence[str] = (),
+        operator_reason: str | None = None,
+    ) -> Application:
+        """End an open application (the caller holds its lock) and cancel its live timers."""
         row = (
             await self.conn.execute(
                 applications.update()
                 .where(applications.c.application_id == application_id)
-                .values(state=state.value, ended_at=at)
+                .values(
+                    state=state.value,
+                    ended_at=at,
+                    reasons=list(reasons),
+                    operator_reason=operator_reason,
+                )
                 .returning(applications)
             )
         ).one()
-        await self.conn.execute(
-            timers.update()
-            .where(
-                timers.c.kind == COOLING_OFF_END,
-                timers.c.ref == application_id,
-                timers.c.state.in_(["scheduled", "claimed"]),
-            )
-            .values(state="cancelled", done_at=at)
-        )
+        timers = Timers(self.conn)
+        for kind in TimerKind:
+            # A timer firing now (the one ending it, or another kind racing) is left to its
+            # effect, which finds the application ended: no lock-order deadlock.
+            await timers.cancel(kind, application_id, now=at, skip_firing=True)
         return _application(row)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from shared.timers import timers_table
+
 metadata = sa.MetaData()
 TZ = sa.DateTime(timezone=True)
 
@@ -15,7 +17,7 @@ accounts = sa.Table(
     metadata,
     sa.Column("account_id", sa.Text, primary_key=True),
     sa.Column("registered_at", TZ, nullable=False),
-    sa.Column("registration_method", sa.Text, nullable=False),
+    sa.Column("registration_method", sa.Text),  # null once erased (CAN-7)
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
     sa.Column("frozen_reasons", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("status_changed_at", TZ),
@@ -55,6 +57,7 @@ applications = sa.Table(
     sa.Column("cooling_off_ends_at", TZ, nullable=False),
     sa.Column("ended_at", TZ),
     sa.Column("reasons", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("operator_reason", sa.Text),
     sa.Index(
         "applications_one_open_per_account",
         "account_id",
@@ -62,31 +65,35 @@ applications = sa.Table(
         postgresql_where=sa.text("state = 'cooling_off'"),
     ),
     sa.Index("applications_by_account", "account_id", "requested_at"),
+    sa.Index("applications_by_state", "state", "requested_at", "application_id"),
 )
 
-# Timers (ARCHITECTURE "Timers"): due rows claimed FOR UPDATE SKIP LOCKED with a lease. The
-# cooling-off end of each application is scheduled here; the worker comes with completion.
-timers = sa.Table(
-    "timers",
+# Timers (ARCHITECTURE "Timers", shared/timers): due rows claimed FOR UPDATE SKIP LOCKED with a
+# lease: each application's cooling-off end, and re-evaluations (CAN-6) due at once.
+timers = timers_table(metadata)
+
+# CAN-7: the erasure confirmations per application, one per service (cancellation's own
+# written in the completion transaction, the others' as their AccountDataErased arrive).
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("application_id", sa.Text, primary_key=True),
+    sa.Column("service", sa.Text, primary_key=True),
+    sa.Column("erased_at", TZ, nullable=False),
+    sa.Column("kept", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("recorded_at", TZ, nullable=False),
+)
+
+# The operators' audit trail: who decided what, about which application, and why.
+operator_actions = sa.Table(
+    "operator_actions",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("account_id", sa.Text, nullable=False),
-    sa.Column("ref", sa.Text, nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("due_at", TZ, nullable=False),
-    sa.Column("lease_until", TZ),
-    sa.Column("claim_token", sa.Uuid),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("created_at", TZ, nullable=False),
-    sa.Column("done_at", TZ),
-    sa.Index("timers_due", "due_at", postgresql_where=sa.text("state = 'scheduled'")),
-    sa.Index("timers_leased", "lease_until", postgresql_where=sa.text("state = 'claimed'")),
-    sa.Index(
-        "timers_one_live_per_ref",
-        "kind",
-        "ref",
-        unique=True,
-        postgresql_where=sa.text("state IN ('scheduled', 'claimed')"),
-    ),
+    sa.Column("at", TZ, nullable=False),
+    sa.Column("operator_id", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("account_id", sa.Text),
+    sa.Column("subject", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Index("operator_actions_by_subject", "subject", "at"),
 )

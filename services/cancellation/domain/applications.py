@@ -15,8 +15,19 @@ class State(StrEnum):
 
     COOLING_OFF = "cooling_off"
     WITHDRAWN = "withdrawn"
-    REJECTED = "rejected"  # CAN-6 (part 2)
-    COMPLETED = "completed"  # CAN-7 (part 2)
+    REJECTED = "rejected"  # CAN-6: a precondition broke, or an operator rejected it
+    COMPLETED = "completed"  # CAN-7: the account is cancelled
+
+
+class TimerKind(StrEnum):
+    """Cancellation's timers (shared/timers); `ref` is the application id."""
+
+    COOLING_OFF_END = "cooling_off_end"  # CAN-5, CAN-7: complete, or reject (CAN-6)
+    REEVALUATE = "reevaluate"  # CAN-6: a fact arrived during cooling-off; reject if broken
+
+
+# CAN-6: the reason code of an application an operator rejected (operator_reason says why).
+OPERATOR_REJECTED = "OPERATOR_REJECTED"
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,11 @@ class Application:
     cooling_off_ends_at: datetime
     ended_at: datetime | None = None
     reasons: tuple[str, ...] = ()
+    operator_reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is State.COOLING_OFF
 
 
 @dataclass(frozen=True)
@@ -40,9 +56,10 @@ class Account:
     frozen_reasons: tuple[str, ...] = ()
 
 
-def cooling_off_end(requested_at: datetime, days: int) -> datetime:
-    """CAN-5: when the cooling-off period of an application made at `requested_at` ends."""
-    return requested_at + timedelta(days=days)
+def cooling_off_end(requested_at: datetime, period: timedelta | int) -> datetime:
+    """CAN-5: when the cooling-off period (a duration, or whole days) of an application
+    made at `requested_at` ends."""
+    return requested_at + (period if isinstance(period, timedelta) else timedelta(days=period))
 
 
 def ensure_may_apply(account: Account) -> None:

@@ -83,3 +83,16 @@ class CoolingOffOver(Conflict):
     """CAN-5: withdrawal is possible during the cooling-off period only."""
 
     code = "COOLING_OFF_OVER"
+
+
+class ApplicationNotFound(NotFound):
+    """Operators: no application has this id."""
+
+    code = "APPLICATION_NOT_FOUND"
+
+
+class NotCoolingOff(Conflict):
+    """Operators: only an application in cooling-off can be rejected (it already ended:
+    withdrawn, rejected or completed)."""
+
+    code = "NOT_COOLING_OFF"

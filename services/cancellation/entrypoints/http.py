@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.cancellation.entrypoints.routers import cancellation
+from services.cancellation.entrypoints.routers import cancellation, operator
 from shared.errors import error_responses
 
 # Every refusal has the shared error shape; documented so clients can rely on it.
 ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
 
-ROUTERS: list[APIRouter] = [cancellation.router]
+ROUTERS: list[APIRouter] = [cancellation.router, operator.router]
 
 
 def v1(routers: list[APIRouter]) -> APIRouter:

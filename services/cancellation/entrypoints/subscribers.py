@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.cancellation.service_layer import projections
+from services.cancellation.service_layer import erasure, projections
 from shared.consumer import EventConsumer
 from shared.events import (
     BillingStanding,
@@ -32,6 +32,10 @@ def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
         projections.change_status,
         projections.standing_reported,
         projections.sub_account_linked,
+        erasure.erasure_confirmed,
     )
     for fact in FACTS:
         consumer.only_from(fact, [owner_of(fact.topic)])
+    # CAN-7: each erasure confirmation counts from the service that owns the data only.
+    for confirmation, owner in erasure.CONFIRMED_BY.items():
+        consumer.only_from(confirmation, [owner])

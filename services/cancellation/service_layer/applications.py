@@ -65,10 +65,11 @@ async def apply(runtime: Runtime, account_id: str) -> Application:
     """CAN-1..CAN-5: the logged-in, stepped-up root account applies (the routes checked the
     caller). Every failed precondition is listed at once; unverified accounts may apply
     (CAN-3: real-name status is not a precondition). On success the application cools off
-    for COOLING_OFF_DAYS and CancellationRequested goes out (identity freezes the account);
-    the cooling-off end is a due timer row. One open application per account: concurrent
-    applications make exactly one (the partial unique index), the others are refused."""
-    days = settings_of(runtime).cooling_off_days
+    for COOLING_OFF_DAYS (or COOLING_OFF_S) and CancellationRequested goes out (identity
+    freezes the account); the cooling-off end is a due timer row. One open application per
+    account: concurrent applications make exactly one (the partial unique index), the
+    others are refused."""
+    period = settings_of(runtime).cooling_off
     async with runtime.uow() as uow:
         ensure_may_apply(await known_account(uow, account_id))
         applications = Applications(uow.conn)
@@ -85,7 +86,7 @@ async def apply(runtime: Runtime, account_id: str) -> Application:
             raise PreconditionsFailed(failed)
         now = uow.now()
         application = await applications.open(
-            account_id, at=now, ends_at=cooling_off_end(now, days)
+            account_id, at=now, ends_at=cooling_off_end(now, period)
         )
         if application is None:  # another application won the race
             current = await applications.open_of(account_id)
@@ -119,6 +120,13 @@ async def withdraw(runtime: Runtime, account_id: str) -> Application:
         applications = Applications(uow.conn)
         current = await applications.open_of(account_id, for_update=True)
         if current is None:
+            last = await applications.latest(account_id)
+            if last is not None and last.state is State.COMPLETED:
+                # Completion won the race against this withdrawal (or came first).
+                raise CoolingOffOver(
+                    "The cooling-off period is over: the cancellation is completed.",
+                    details={"cooling_off_ends_at": last.cooling_off_ends_at.isoformat()},
+                )
             raise NoApplication("The account has no application in its cooling-off period.")
         now = uow.now()
         if now >= current.cooling_off_ends_at:

@@ -159,3 +159,27 @@ async def shared_cancellation(infra: Infra) -> AsyncIterator[CancellationApp]:
 @pytest.fixture
 async def cancellation(shared_cancellation: CancellationApp) -> CancellationApp:
     return shared_cancellation
+
+
+OPERATOR_TOKEN = "operator-token-for-tests-only-0123456789"
+OPERATOR = {"authorization": f"Bearer {OPERATOR_TOKEN}", "x-operator-id": "op-11"}
+
+
+async def shown(cancellation: CancellationApp, account_id: str) -> dict[str, Any]:
+    """The applicant's view of its latest application (GET /v1/cancellation)."""
+    reply = await cancellation.client.get(
+        "/v1/cancellation", headers=cancellation.auth(account_id, False)
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def ended(cancellation: CancellationApp, account_id: str) -> dict[str, Any]:
+    """The latest application once it is no longer cooling off."""
+
+    async def done() -> dict[str, Any] | None:
+        body = await shown(cancellation, account_id)
+        return body if body["state"] != "cooling_off" else None
+
+    return await eventually(done, what=f"the application of {account_id} ended")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from services.cancellation.domain.applications import Application, State
 from services.cancellation.domain.preconditions import Failed
+from services.cancellation.service_layer.operators import ApplicationRecord
+from shared.inputs import RequestModel
 
 
 class ApplicationOut(BaseModel):
@@ -20,7 +22,13 @@ class ApplicationOut(BaseModel):
         description="CAN-5: when the account is cancelled unless withdrawn or rejected."
     )
     ended_at: datetime | None = None
-    reasons: list[str] = Field(description="Reason codes of a rejection (CAN-6).")
+    reasons: list[str] = Field(
+        description="Reason codes of a rejection (CAN-6): the failed preconditions' codes, or "
+        "OPERATOR_REJECTED."
+    )
+    operator_reason: str | None = Field(
+        None, description="Why an operator rejected the application (reasons OPERATOR_REJECTED)."
+    )
 
     @classmethod
     def of(cls, a: Application) -> ApplicationOut:
@@ -32,6 +40,7 @@ class ApplicationOut(BaseModel):
             cooling_off_ends_at=a.cooling_off_ends_at,
             ended_at=a.ended_at,
             reasons=list(a.reasons),
+            operator_reason=a.operator_reason,
         )
 
 
@@ -53,3 +62,47 @@ class PreconditionsOut(BaseModel):
                 ReasonOut(code=f.reason.value, message=f.message, details=f.details) for f in failed
             ],
         )
+
+
+class ApplicationPageOut(BaseModel):
+    applications: list[ApplicationOut] = Field(description="Newest first.")
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page; null when this page was the last."
+    )
+
+
+class ErasureOut(BaseModel):
+    """CAN-7: when each service confirmed erasing the account's data (null: not yet)."""
+
+    identity: datetime | None
+    verification: datetime | None
+    notifier: datetime | None
+    cancellation: datetime | None
+
+
+class ApplicationRecordOut(ApplicationOut):
+    erasure: ErasureOut
+    erasure_complete: bool = Field(description="All four services confirmed the erasure.")
+
+    @classmethod
+    def of_record(cls, record: ApplicationRecord) -> ApplicationRecordOut:
+        return cls(
+            **ApplicationOut.of(record.application).model_dump(),
+            erasure=ErasureOut(**record.erasure),
+            erasure_complete=record.erasure_complete,
+        )
+
+
+class RejectionIn(RequestModel):
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why the operator rejects the application; shown to the applicant.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("The reason must say something.")
+        return value

@@ -1,0 +1,14 @@
+"""Cancellation's timers table under the shared repository (shared/timers/repository.py:
+schedule, cancel, claim FOR UPDATE SKIP LOCKED with a lease and a claim token, finish)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.cancellation.adapters.tables import timers
+from shared.timers import TimerRepository
+
+
+class Timers(TimerRepository):
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn, timers)
