@@ -128,7 +128,10 @@ def cancellation_process(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
     """Cancellation in identity's namespace, verifying identity's tokens with its JWKS."""
-    env = identity_scope.env(IDENTITY_JWKS_URL=f"{identity_process.url}/.well-known/jwks.json")
+    env = identity_scope.env(
+        OPERATOR_TOKEN=OPERATOR_TOKEN,
+        IDENTITY_JWKS_URL=f"{identity_process.url}/.well-known/jwks.json",
+    )
     process = ServiceProcess("cancellation", env, tmp_path_factory.mktemp("cancellation"))
     process.start().wait_ready()
     yield process
@@ -202,12 +205,14 @@ def test_cancellation_answers_every_generated_request_as_documented(
     cancellation_process: ServiceProcess,
     identity_auth: dict[str, str],
 ) -> None:
-    """With the fuzz account's token, stepped up just now: past CAN-9 and CAN-1's checks."""
+    """With the fuzz account's token, stepped up just now: past CAN-9 and CAN-1's checks;
+    the operator endpoints with the operator credential."""
     token = identity_auth["authorization"].removeprefix("Bearer ")
     account_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+    operator = case.path.startswith("/v1/operator/")
     case.call_and_validate(
         base_url=cancellation_process.url,
-        headers=DevTokens().headers(account_id, step_up=True),
+        headers=OPERATOR if operator else DevTokens().headers(account_id, step_up=True),
         excluded_checks=NOT_APPLICABLE,
         timeout=30,
     )
