@@ -11,7 +11,13 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.identity.adapters import appeals as appeal_repository
-from services.identity.adapters import device_repository, flow_repository, mfa_devices, repository
+from services.identity.adapters import (
+    device_repository,
+    erasure_repository,
+    flow_repository,
+    mfa_devices,
+    repository,
+)
 from services.identity.adapters.captcha_tickets import RedisCaptchaTickets
 from services.identity.adapters.code_store import RedisCodeStore
 from services.identity.adapters.fakes import FakeCaptcha, FakeIdentityProvider
@@ -26,6 +32,7 @@ from services.identity.service_layer.ports import (
     CaptchaProvider,
     CodeStore,
     DeviceRepository,
+    ErasureRepository,
     FlowRepository,
     IdentityProvider,
     LoginGuard,
@@ -64,6 +71,7 @@ def bootstrap(
     mfa_device_repo: MfaDeviceRepository | None = None,
     secret_box: SecretBox | None = None,
     totp_window: TotpWindow | None = None,
+    erasure: ErasureRepository | None = None,
 ) -> IdentityContext:
     """The use cases' context: every port given, or else the real adapter."""
     redis, prefix = runtime.redis, settings.redis_key_prefix
@@ -117,6 +125,7 @@ def bootstrap(
             purpose=MFA_SECRET_PURPOSE,
         ),
         totp_window=totp_window or RedisTotpWindow(redis, prefix),
+        erasure=erasure or erasure_repository,
     )
 
 

@@ -158,6 +158,7 @@ class RedisCodeStore:
         max_tries_per_day: int = 10,
     ) -> None:
         self._prefix = key_prefix
+        self._redis = redis
         self._hmac_key = hmac_key.encode()
         self._ttl_s = ttl_s
         self._max_tries = max_tries
@@ -229,6 +230,12 @@ class RedisCodeStore:
         if status == 2:
             raise CodeTriesExhausted(_retry_after_s(retry_after_ms))
         return code
+
+    async def forget(self, destination: str) -> int:
+        """Delete the destination's live codes of every purpose (CAN-7: its owner's account
+        was erased); its send counters stay and expire by themselves. Returns how many."""
+        keys = [self._keys(purpose.value, destination)[3] for purpose in CodePurpose]
+        return int(await self._redis.delete(*keys))
 
     async def verify(self, purpose: str, destination: str, code: str) -> None:
         """Consume the code if it is right; CodeExpired, CodeInvalid, CodeTooManyTries or

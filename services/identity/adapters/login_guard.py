@@ -378,6 +378,10 @@ class RedisLoginGuard:
         lock_key, day_key, run_key, streak_key, _, since_key = self._keys(subject)
         await self._unlock(keys=[lock_key, day_key, run_key, streak_key, since_key])
 
+    async def forget(self, subject: str) -> None:
+        """CAN-7: everything kept of the subject (lock, counters, streak, refusals) goes."""
+        await self._redis.delete(*self._keys(subject))
+
     async def reserve_ip(self, client: str | None) -> None:
         """Count a password check from this client; LoginThrottled once the window is full."""
         if client is None:

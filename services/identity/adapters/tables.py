@@ -26,6 +26,8 @@ accounts = sa.Table(
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+    # CAN-7: when the personal data was erased (the first erasure; a second changes nothing).
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
     # LOGIN-2/4: a lock recorded with its AccountLocked, checked when Redis has lost it.
     sa.Column("password_locked_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("password_lock_until_reset", sa.Boolean, nullable=False, server_default=sa.false()),

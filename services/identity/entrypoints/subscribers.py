@@ -1,9 +1,11 @@
-"""Identity's event handlers: account status from cancellation and verification (ACC-3)."""
+"""Identity's event handlers: account status from cancellation and verification (ACC-3), and
+the erasure a completed cancellation asks for (CAN-7)."""
 
 from __future__ import annotations
 
 from services.identity.service_layer.accounts import apply_status
 from services.identity.service_layer.context import context_of
+from services.identity.service_layer.erasure import complete_cancellation
 from shared.consumer import EventConsumer
 from shared.events import (
     CancellationCompleted,
@@ -35,7 +37,7 @@ def subscribe(consumer: EventConsumer, runtime: Runtime) -> None:
     async def on_cancellation_completed(
         uow: UnitOfWork, event: Envelope[CancellationCompleted]
     ) -> None:
-        await apply_status(ctx, uow, int(event.account_id), remove=PENDING, cancel=True)
+        await complete_cancellation(ctx, uow, int(event.account_id), event.payload.application_id)
 
     async def on_real_name_changed(uow: UnitOfWork, event: Envelope[RealNameChanged]) -> None:
         payload = event.payload

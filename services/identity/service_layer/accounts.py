@@ -375,8 +375,8 @@ async def apply_status(
     now = ctx.now()
     values: dict[str, Any] = {"status": status.value, "frozen_reasons": sorted(reasons)}
     if cancel:
-        # CAN-7 / REG-5: identifiers and the secure phone are released; the erasure of the
-        # rest of the personal data comes with the cancellation service.
+        # CAN-7 / REG-5: identifiers and the secure phone are released; service_layer/erasure
+        # erases the rest of the personal data in the same transaction.
         await ctx.repo.release_all_methods(uow.conn, account_id)
         values.update(cancelled_at=now, secure_phone=None, secure_email=None)
     await ctx.repo.update_account(uow.conn, account_id, **values)

@@ -12,6 +12,7 @@ from services.identity.service_layer.ports import (
     CaptchaProvider,
     CodeStore,
     DeviceRepository,
+    ErasureRepository,
     FlowRepository,
     IdentityProvider,
     LoginGuard,
@@ -50,6 +51,7 @@ class IdentityContext:
     mfa_devices: MfaDeviceRepository
     secret_box: SecretBox
     totp_window: TotpWindow
+    erasure: ErasureRepository
 
     def now(self) -> datetime:
         return self.runtime.clock.now()

@@ -153,13 +153,14 @@ async def send_flow_code(
     )
 
 
-def _failures_key(ctx: IdentityContext, flow_id: uuid.UUID) -> str:
+def failures_key(ctx: IdentityContext, flow_id: uuid.UUID | str) -> str:
+    """Redis: the flow's wrong second factors."""
     return f"{ctx.settings.redis_key_prefix}flow:{flow_id}:failures"
 
 
 async def _prove(ctx: IdentityContext, flow: Flow, account: Any, factor: Factor, code: str) -> None:
     """The second factor, under the flow's own failure budget."""
-    key = _failures_key(ctx, flow.flow_id)
+    key = failures_key(ctx, flow.flow_id)
     failures = int(await ctx.runtime.redis.get(key) or 0)
     if failures >= ctx.settings.flow_max_failures:
         raise FlowFailed("Too many wrong second factors: this flow is closed. Start again.")

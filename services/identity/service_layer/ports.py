@@ -8,7 +8,7 @@ and tests may pass their own. The service layer and the domain never import an a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.identity.domain.codes import Budget
+from services.identity.domain.erasure import Erased, PersonalData
 from services.identity.domain.flows import Flow
 from services.identity.domain.lockout import Attempt
 from services.identity.domain.login_methods import Identity
@@ -127,6 +128,10 @@ class CodeStore(Protocol):
 
     async def verify(self, purpose: str, destination: str, code: str) -> None: ...
 
+    async def forget(self, destination: str) -> int:
+        """Delete the destination's live codes (CAN-7)."""
+        ...
+
 
 class LoginGuard(Protocol):
     """LOGIN-1..4: per-subject lockout, the failure budget and the per-IP throttle."""
@@ -155,6 +160,10 @@ class LoginGuard(Protocol):
     async def settle(self, subject: str, *, right: bool) -> None: ...
 
     async def unlock(self, subject: str) -> None: ...
+
+    async def forget(self, subject: str) -> None:
+        """Delete every key kept of the subject (CAN-7)."""
+        ...
 
     async def reserve_ip(self, client: str | None) -> None: ...
 
@@ -336,6 +345,19 @@ class FlowRepository(Protocol):
     async def complete(
         self, conn: AsyncConnection, flow_id: uuid.UUID, *, amr: tuple[str, ...], at: datetime
     ) -> bool: ...
+
+
+class ErasureRepository(Protocol):
+    """CAN-7: what identity's tables hold of a person, and its erasure; adapters/erasure.py
+    satisfies it as a module."""
+
+    async def personal_data_of(self, conn: AsyncConnection, account_id: int) -> PersonalData: ...
+
+    async def held_by_others(
+        self, conn: AsyncConnection, account_id: int, destinations: Iterable[str]
+    ) -> set[str]: ...
+
+    async def erase(self, conn: AsyncConnection, data: PersonalData, *, at: datetime) -> Erased: ...
 
 
 class AppealRepository(Protocol):

@@ -148,6 +148,9 @@ class CodesAlwaysMatch:
     async def verify(self, purpose: str, destination: str, code: str) -> None:
         return None
 
+    async def forget(self, destination: str) -> int:
+        return 0
+
 
 def without_codes(ctx: IdentityContext) -> IdentityContext:
     """The same context with codes taken for granted (tests of quotas under concurrency)."""
