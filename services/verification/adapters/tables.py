@@ -20,6 +20,8 @@ accounts = sa.Table(
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
     sa.Column("frozen_reasons", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("status_changed_at", sa.DateTime(timezone=True)),
+    # CAN-7: when the account's real-name data was erased (its first erasure).
+    sa.Column("erased_at", sa.DateTime(timezone=True)),
 )
 
 # RN-1: each account's real-name status now (one row per account, from registration).
@@ -34,8 +36,8 @@ real_names = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# RN-1, RN-16: every status change, append-only (a trigger refuses UPDATE and DELETE).
-# Details are masked (RN-17).
+# RN-1, RN-16: every status change, append-only (a trigger refuses UPDATE and DELETE, but
+# the erasure's removal of personal keys from `details`, CAN-7). Details are masked (RN-17).
 real_name_history = sa.Table(
     "real_name_history",
     metadata,
