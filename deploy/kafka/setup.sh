@@ -43,16 +43,19 @@ for topic in identity.events identity.contacts notifier.requests verification.ev
 done
 
 # verification: publishes verification.events; consumes identity.events, billing.events
-# (RN-5: PaymentReceived completes a recharge; RN-10: BillingStanding) and cam.events (RN-12).
+# (RN-5: PaymentReceived completes a recharge; RN-10: BillingStanding), cam.events (RN-12) and
+# cancellation.events (CAN-7: CancellationCompleted erases).
 allow verification Write topic verification.events
 allow verification Read topic identity.events
 allow verification Read topic billing.events
 allow verification Read topic cam.events
+allow verification Read topic cancellation.events
 allow verification Write topic identity.events.dlq
 allow verification Write topic billing.events.dlq
 allow verification Write topic cam.events.dlq
+allow verification Write topic cancellation.events.dlq
 allow verification Read group verification. prefixed
-for topic in verification.events identity.events billing.events cam.events; do
+for topic in verification.events identity.events billing.events cam.events cancellation.events; do
   allow verification Create topic "$topic"
   allow verification Create topic "$topic.dlq"
 done
