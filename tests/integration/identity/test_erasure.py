@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
+from devkit.testing.erasure_search import search_databases, search_redis
 from devkit.testing.infra import Infra
 from devkit.testing.kafka import group_lag, publish
 from devkit.testing.waiting import eventually
@@ -276,6 +277,9 @@ async def test_can_7_reg_5_cancellation_erases_the_person_everywhere_confirmed_o
     ]
     redis = await redis_text(ident)
     assert found(redis, forms) == []
+    infra, prefix, needles = ident.scope.infra, ident.scope.prefix, sorted(forms)
+    assert await search_databases(infra.postgres_dsn, prefix, needles) == []  # the lead's search
+    assert await search_redis(infra.redis_url, prefix, needles) == []
     assert f"{{{account_id}}}" not in redis, "no session, TOTP window or lock notice is left"
     for destination, code in ((email.lower(), "email_code"), (phone, "phone_code")):
         with pytest.raises(CodeExpired):  # the live codes are gone
