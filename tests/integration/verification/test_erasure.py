@@ -5,6 +5,7 @@ the RN-16 transitions without personal details, and confirms once."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from devkit.testing.enterprises import random_bank_account
+from devkit.testing.infra import Infra
 from devkit.testing.kafka import publish
 from devkit.testing.people import random_resident_id
 from devkit.testing.waiting import eventually
 from services.verification.adapters.tables import (
+    change_requests,
     enterprise_attempts,
+    operator_actions,
     real_name_history,
     timers,
 )
@@ -29,7 +33,9 @@ from shared.events import (
     VerificationDataErased,
     new_envelope,
 )
-from tests.integration.verification.conftest import VerificationApp
+from tests.integration.verification.conftest import VerificationApp, verification_app
+from tests.integration.verification.test_change_requests import OPERATOR, OPERATOR_TOKEN, propose
+from tests.integration.verification.test_changes import authenticated_days_ago, standing
 from tests.integration.verification.test_enterprise import (
     registered_enterprise,
     remittance,
@@ -194,3 +200,71 @@ async def test_rn_16_the_history_trigger_allows_only_the_erasure_update(
         assert erased.endswith(("1", "2"))
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def reviewing(infra: Infra) -> AsyncIterator[VerificationApp]:
+    async with verification_app(infra.scope(), operator_token=OPERATOR_TOKEN) as app:
+        yield app
+
+
+async def test_can_7_rn_11_change_requests_keep_their_decision_without_the_data(
+    reviewing: VerificationApp,
+) -> None:
+    """CAN-7: a decided change keeps its state and decision, its reason without the
+    numbers and names it quoted (and so does operator_actions); the change under review is
+    closed (`withdrawn`) and its review timer cancelled; none of the values stays."""
+    account = await reviewing.register()
+    uscc, company = await registered_enterprise(reviewing, "深圳擦除变更有限公司")
+    first, second, third = (random_resident_id() for _ in range(3))
+    verified = await submit(
+        reviewing, account, uscc, company, "legal_person_face", legal_person_document=first
+    )
+    assert verified.status_code == 201, verified.text
+    await authenticated_days_ago(reviewing, account, 31)
+    await standing(reviewing, account, datetime.now(UTC))
+    proposed = await propose(
+        reviewing, account, "legal_person", uscc, company, legal_person_document=second
+    )
+    assert proposed.status_code == 201, proposed.text
+    rejected = await reviewing.client.post(
+        f"/v1/operator/changes/{proposed.json()['id']}/reject",
+        json={"reason": f"{second} is not {first} of {company} ({uscc})"},
+        headers=OPERATOR,
+    )
+    assert rejected.status_code == 200, rejected.text
+    waiting = await propose(
+        reviewing, account, "legal_person", uscc, company, legal_person_document=third
+    )
+    assert waiting.status_code == 201, waiting.text
+    values = [uscc, company, first, second, third]
+    assert found(await dump(reviewing), values), "the search finds them before"
+
+    await complete(reviewing, account)
+    await eventually(lambda: confirmations(reviewing, account), what="VerificationDataErased")
+
+    assert found(await dump(reviewing), values) == []
+    async with reviewing.ctx.runtime.engine.connect() as conn:
+        changes = (
+            await conn.execute(
+                sa.select(change_requests)
+                .where(change_requests.c.account_id == account)
+                .order_by(change_requests.c.id)
+            )
+        ).all()
+        reasons: sa.ScalarResult[str | None] = await conn.scalars(
+            sa.select(operator_actions.c.reason).where(operator_actions.c.account_id == account)
+        )
+        review: sa.ScalarResult[str] = await conn.scalars(
+            sa.select(timers.c.state).where(
+                timers.c.account_id == account, timers.c.kind == "change_review"
+            )
+        )
+        audit, review_states = list(reasons), list(review)
+    assert [(c.state, c.sealed, c.name) for c in changes] == [
+        ("rejected", None, ""),
+        ("withdrawn", None, ""),
+    ]
+    assert changes[0].decision_reason == "[erased] is not [erased] of [erased] ([erased])"
+    assert audit == [changes[0].decision_reason]
+    assert "scheduled" not in review_states and "cancelled" in review_states
