@@ -1,5 +1,5 @@
 """Cancellation's pure rules: CAN-2 preconditions (every failure, in order, unknown refuses),
-CAN-1 root accounts, CAN-5 the cooling-off end."""
+CAN-1 root accounts, CAN-5 the cooling-off end, CAN-7 when erasure is complete."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from devkit.testing.facts import billing, clear_standings
 from services.cancellation.domain.applications import cooling_off_end
+from services.cancellation.domain.erasure import erasure_complete, erasure_of
 from services.cancellation.domain.preconditions import Facts, Reason, failed_preconditions
 from shared.events import (
     BillingStanding,
@@ -67,3 +68,14 @@ def test_can_1_a_sub_account_is_refused_first_with_the_other_reasons() -> None:
 def test_can_5_cooling_off_ends_the_set_number_of_days_later() -> None:
     assert cooling_off_end(NOW, 15) == NOW + timedelta(days=15)
     assert cooling_off_end(NOW, 0) == NOW
+    assert cooling_off_end(NOW, timedelta(seconds=90)) == NOW + timedelta(seconds=90)
+
+
+def test_can_7_erasure_is_complete_only_once_all_four_services_confirmed() -> None:
+    three = {"identity": NOW, "verification": NOW, "cancellation": NOW}
+
+    assert erasure_of(three) == {**three, "notifier": None}
+    assert list(erasure_of(three)) == ["identity", "verification", "notifier", "cancellation"]
+    assert not erasure_complete(three)
+    assert not erasure_complete({**three, "billing": NOW})
+    assert erasure_complete({**three, "notifier": NOW})
