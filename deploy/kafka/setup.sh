@@ -61,21 +61,26 @@ for topic in verification.events identity.events billing.events cam.events cance
 done
 
 # cancellation: publishes cancellation.events; consumes identity.events and the external
-# facts of CAN-1/CAN-2 (EXT): billing.events, resources.events, cam.events, complaints.events.
+# facts of CAN-1/CAN-2 (EXT): billing.events, resources.events, cam.events, complaints.events;
+# and the erasure confirmations (CAN-7) on verification.events and notifier.events.
 allow cancellation Write topic cancellation.events
 allow cancellation Read topic identity.events
 allow cancellation Read topic billing.events
 allow cancellation Read topic resources.events
 allow cancellation Read topic cam.events
 allow cancellation Read topic complaints.events
+allow cancellation Read topic verification.events
+allow cancellation Read topic notifier.events
 allow cancellation Write topic identity.events.dlq
 allow cancellation Write topic billing.events.dlq
 allow cancellation Write topic resources.events.dlq
 allow cancellation Write topic cam.events.dlq
 allow cancellation Write topic complaints.events.dlq
+allow cancellation Write topic verification.events.dlq
+allow cancellation Write topic notifier.events.dlq
 allow cancellation Read group cancellation. prefixed
 for topic in cancellation.events identity.events billing.events resources.events cam.events \
-  complaints.events; do
+  complaints.events verification.events notifier.events; do
   allow cancellation Create topic "$topic"
   allow cancellation Create topic "$topic.dlq"
 done
