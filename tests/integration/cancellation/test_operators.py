@@ -88,7 +88,7 @@ async def test_operators_list_applications_by_state_newest_first_in_pages(
         )
 
 
-async def test_operators_reject_during_cooling_off_with_a_reason_audited(
+async def test_can_6_an_operator_rejects_during_cooling_off_with_a_reason_audited(
     operated: CancellationApp,
 ) -> None:
     """CAN-6 by an operator: the applicant sees OPERATOR_REJECTED and the reason;
@@ -149,7 +149,7 @@ async def test_operators_reject_during_cooling_off_with_a_reason_audited(
     assert shown_again.json()["operator_reason"] == reason
 
 
-async def test_operators_concurrent_rejections_one_wins(operated: CancellationApp) -> None:
+async def test_can_6_concurrent_operator_rejections_one_wins(operated: CancellationApp) -> None:
     account, application_id = await applied(operated)
 
     replies = await asyncio.gather(
