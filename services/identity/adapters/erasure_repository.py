@@ -76,27 +76,32 @@ async def personal_data_of(conn: AsyncConnection, account_id: int) -> PersonalDa
 async def held_by_others(
     conn: AsyncConnection, account_id: int, destinations: Iterable[str]
 ) -> set[str]:
-    """The destinations another live account still uses (a shared secure phone, SEC-1):
-    their codes must not be touched."""
-    values = sorted(destinations)
+    """The destinations (lower-cased, as codes are keyed) another live account still uses: a
+    shared secure phone (SEC-1), or an email that is another account's channel or login
+    email. Their codes must not be touched."""
+    values = sorted({d.lower() for d in destinations})
     if not values:
         return set()
-    columns = (
+    live_other = sa.and_(accounts.c.account_id != account_id, accounts.c.status != "cancelled")
+    found: set[str] = set()
+    for column in (
         accounts.c.secure_phone,
         accounts.c.secure_email,
         accounts.c.message_phone,
         accounts.c.contact_email,
-    )
-    found: set[str] = set()
-    for column in columns:
-        rows: sa.ScalarResult[str | None] = await conn.scalars(
-            sa.select(column).where(
-                column.in_(values),
-                accounts.c.account_id != account_id,
-                accounts.c.status != "cancelled",
-            )
+    ):
+        rows: sa.ScalarResult[str] = await conn.scalars(
+            sa.select(sa.func.lower(column)).where(sa.func.lower(column).in_(values), live_other)
         )
-        found.update(v for v in rows if v)
+        found.update(rows)
+    logins: sa.ScalarResult[str] = await conn.scalars(
+        sa.select(login_methods.c.identifier).where(
+            login_methods.c.kind == "email",
+            login_methods.c.identifier.in_(values),
+            login_methods.c.account_id != account_id,
+        )
+    )
+    found.update(logins)
     return found
 
 

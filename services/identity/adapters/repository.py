@@ -249,6 +249,19 @@ async def lift_password_lock(conn: AsyncConnection, account_id: int) -> None:
     )
 
 
+_STATUS_FOR_SHARE = (
+    sa.select(accounts.c.status)
+    .where(accounts.c.account_id == sa.bindparam("key"))
+    .with_for_update(read=True)
+)
+
+
+async def status_for_share(conn: AsyncConnection, account_id: int) -> str | None:
+    """The account's status, its row locked against an erasure until the commit (None: no
+    such account; built once: every login runs it)."""
+    return await conn.scalar(_STATUS_FOR_SHARE, {"key": account_id})
+
+
 async def login_email(conn: AsyncConnection, account_id: int) -> str | None:
     """The account's login email (its password's identifier), if it logs in by email."""
     return await conn.scalar(

@@ -17,7 +17,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.identity.domain.errors import RefreshTokenInvalid, RefreshTokenReused
+from services.identity.domain.errors import (
+    LoginRefused,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+)
 from services.identity.service_layer.ports import Opened, Refreshed
 from shared.auth import Caller, LocalKeys, TokenSigner, Unauthenticated
 
@@ -33,14 +37,18 @@ local function slide(key, until_ms, idle_ms)
 end
 """
 
-# KEYS: session, index. ARGV: account, refresh hash, idle_ms, max_ms, sid, amr, auth_time,
-# step_up_at ('' for none).
+# KEYS: session, index, closed-for-good marker. ARGV: account, refresh hash, idle_ms, max_ms,
+# sid, amr, auth_time, step_up_at ('' for none). Returns -1 (nothing opened) once the account
+# was closed for good (CAN-7), else the absolute end.
 # The index never expires before the absolute end of its newest session, so close_all finds
 # every session that can still be live (a sliding session cannot outlive its absolute end).
 _OPEN = (
     _NOW_MS
     + _SLIDE
     + """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+    return -1
+end
 local until_ms = now_ms + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'account', ARGV[1], 'until', until_ms, 'refresh', ARGV[2],
            'amr', ARGV[6], 'auth_time', ARGV[7], 'step_up_at', ARGV[8])
@@ -199,6 +207,9 @@ class RedisSessionStore:
         # "all" cannot be a session id: those are URL-safe base64 of 24 bytes (32 chars).
         return self._base(account_id) + "all"
 
+    def _closed(self, account_id: str) -> str:
+        return self._base(account_id) + "closed"
+
     async def open(self, account_id: str, now: datetime, *, amr: tuple[str, ...] = ()) -> Opened:
         """A new session, its first access token and its first refresh token. `amr`: the
         factors the login proved; a second one among them counts as a step-up at `now`."""
@@ -212,7 +223,11 @@ class RedisSessionStore:
         )
         secret = secrets.token_urlsafe(32)
         until_ms = await self._open(
-            keys=[self._session(account_id, caller.session_id), self._index(account_id)],
+            keys=[
+                self._session(account_id, caller.session_id),
+                self._index(account_id),
+                self._closed(account_id),
+            ],
             args=[
                 account_id,
                 _digest(secret),
@@ -224,6 +239,8 @@ class RedisSessionStore:
                 caller.step_up_at or "",
             ],
         )
+        if int(until_ms) < 0:
+            raise LoginRefused("This account is cancelled.")
         return Opened(
             caller,
             self.token(caller, now),
@@ -301,6 +318,13 @@ class RedisSessionStore:
             pipe.delete(self._session(caller.account_id, caller.session_id))
             pipe.srem(self._index(caller.account_id), caller.session_id)
             await pipe.execute()
+
+    async def close_for_good(self, account_id: str, *, keep_s: int) -> int:
+        """CAN-7: end every session of the account, and refuse to open one for `keep_s`
+        (longer than any login in flight), so a login that checked the account before its
+        cancellation cannot open a session after it. Returns how many were live."""
+        await self._redis.set(self._closed(account_id), 1, ex=keep_s)
+        return await self.close_all(account_id)
 
     async def close_all(self, account_id: str, *, keep: str | None = None) -> int:
         """End every session of the account (but `keep`); returns how many were live."""

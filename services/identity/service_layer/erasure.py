@@ -19,6 +19,9 @@ from shared.unit_of_work import UnitOfWork
 log = get_logger(__name__)
 
 PENDING = "pending_cancellation"
+# How long no session may open for an erased account: far longer than a login in flight (the
+# password check, the second factor's flow is refused by the cancelled status anyway).
+CLOSED_FOR_GOOD_S = 3600
 
 
 async def complete_cancellation(
@@ -36,7 +39,7 @@ async def complete_cancellation(
     erased = await ctx.erasure.erase(uow.conn, data, at=now)
     # Redis, before the commit: should it fail, the transaction rolls back and the event is
     # handled again (every step here is idempotent).
-    await ctx.sessions.close_all(str(account_id))
+    await ctx.sessions.close_for_good(str(account_id), keep_s=CLOSED_FOR_GOOD_S)
     await ctx.totp_window.forget(account_id)
     subjects = [ctx.login_subject(f"account:{account_id}")]
     if data.login_email_key is not None:
@@ -45,7 +48,7 @@ async def complete_cancellation(
         await ctx.guard.forget(subject)
     await ctx.guard.forget_lock_notice(str(account_id))
     codes = 0
-    for destination in sorted(data.destinations - shared):
+    for destination in sorted(d for d in data.destinations if d.lower() not in shared):
         codes += await ctx.codes.forget(code_key(destination))
     if data.flow_ids:
         await ctx.runtime.redis.delete(*(failures_key(ctx, f) for f in data.flow_ids))

@@ -136,6 +136,12 @@ async def _write_records(
     account_id = account.account_id if account is not None else NO_ACCOUNT
     outcome = None
     async with ctx.runtime.uow() as uow, writes_kept_unless(uow, discard=discard):
+        # CAN-7: an erasure holds the account's row lock; an attempt that was in flight meanwhile
+        # waits for it, and then records no address or device, and logs nobody in.
+        if await ctx.repo.status_for_share(uow.conn, account_id) == AccountStatus.CANCELLED:
+            client = Client()
+            if success is not None:
+                raise LoginRefused("This account is cancelled.")
         for failure in failures:
             await ctx.repo.record_attempt(
                 uow.conn,

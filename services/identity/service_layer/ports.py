@@ -194,6 +194,10 @@ class SessionStore(Protocol):
 
     async def close_all(self, account_id: str, *, keep: str | None = None) -> int: ...
 
+    async def close_for_good(self, account_id: str, *, keep_s: int) -> int:
+        """End every session and open none for `keep_s` (CAN-7)."""
+        ...
+
 
 class Repository(Protocol):
     """Identity's tables, inside the caller's connection or unit of work. The module
@@ -273,6 +277,8 @@ class Repository(Protocol):
     ) -> None: ...
 
     async def lift_password_lock(self, conn: AsyncConnection, account_id: int) -> None: ...
+
+    async def status_for_share(self, conn: AsyncConnection, account_id: int) -> str | None: ...
 
     async def login_email(self, conn: AsyncConnection, account_id: int) -> str | None: ...
 

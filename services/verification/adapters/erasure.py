@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -42,6 +43,14 @@ ERASED = ""
 REDACTED = "[erased]"
 
 
+class Known(StrEnum):
+    """What verification holds of an account when its erasure begins."""
+
+    UNKNOWN = "unknown"  # never registered here: nothing to erase
+    KEPT = "kept"
+    ERASED = "erased"  # an earlier erasure ran
+
+
 @dataclass(frozen=True)
 class SealedValue:
     """A ciphertext the account holds, with what it was sealed for (to open it)."""
@@ -69,9 +78,9 @@ class Erasure:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def lock(self, account_id: str) -> datetime | bool | None:
-        """Lock the account's projection row; its `erased_at` (None: never erased), or
-        False when verification never heard of the account."""
+    async def lock(self, account_id: str) -> Known:
+        """Lock the account's projection row: whether verification knows the account, and
+        whether it was erased already."""
         row = (
             await self.conn.execute(
                 sa.select(accounts.c.erased_at)
@@ -79,7 +88,9 @@ class Erasure:
                 .with_for_update()
             )
         ).one_or_none()
-        return False if row is None else row.erased_at
+        if row is None:
+            return Known.UNKNOWN
+        return Known.KEPT if row.erased_at is None else Known.ERASED
 
     async def sealed_values(self, account_id: str) -> list[SealedValue]:
         """Every ciphertext of the account: the person, legal persons, bank accounts."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from services.verification.adapters.erasure import Erasure
+from services.verification.adapters.erasure import Erasure, Known
 from services.verification.domain.erasure import KEPT, search_forms
 from services.verification.service_layer import events
 from services.verification.service_layer.context import VerificationContext
@@ -25,8 +25,8 @@ async def erase_account(
     account verification never heard of holds nothing here: confirmed at once."""
     account_id = event.account_id
     store = Erasure(uow.conn)
-    erased_at = await store.lock(account_id)
-    first = erased_at is None or erased_at is False
+    known = await store.lock(account_id)
+    first = known is not Known.ERASED
     values = await store.enterprise_names(account_id)
     for item in await store.sealed_values(account_id):
         try:
@@ -52,6 +52,6 @@ async def erase_account(
     log.info(
         "account_erased" if first else "account_erasure_repeated",
         account_id=account_id,
-        known=erased_at is not False,
+        known=known.value,
         **dataclasses.asdict(erased),
     )

@@ -19,7 +19,9 @@ from devkit.testing.kafka import group_lag, publish
 from devkit.testing.waiting import eventually
 from services.identity.adapters.tables import accounts, login_attempts, recovery_appeals
 from services.identity.domain.erasure import KEPT, phone_forms
-from services.identity.domain.errors import CodeExpired
+from services.identity.domain.errors import CodeExpired, LoginRefused
+from services.identity.service_layer import flows, login
+from services.identity.service_layer.login import Client
 from shared.events import (
     AccountStatus,
     AccountStatusChanged,
@@ -280,7 +282,10 @@ async def test_can_7_reg_5_cancellation_erases_the_person_everywhere_confirmed_o
     infra, prefix, needles = ident.scope.infra, ident.scope.prefix, sorted(forms)
     assert await search_databases(infra.postgres_dsn, prefix, needles) == []  # the lead's search
     assert await search_redis(infra.redis_url, prefix, needles) == []
-    assert f"{{{account_id}}}" not in redis, "no session, TOTP window or lock notice is left"
+    left = [line for line in redis.splitlines() if f"{{{account_id}}}" in line]
+    assert [line.split(" = ")[0] for line in left] == [  # no session, TOTP window, lock notice
+        f"{ident.scope.prefix}session:{{{account_id}}}:closed"  # only: no new session opens
+    ]
     for destination, code in ((email.lower(), "email_code"), (phone, "phone_code")):
         with pytest.raises(CodeExpired):  # the live codes are gone
             await ident.ctx.codes.verify("register", destination, person[code])
@@ -349,3 +354,40 @@ async def test_can_7_another_account_sharing_the_phone_keeps_it_and_its_live_cod
     assert [a["account_id"][-4:] for a in listed.json()["accounts"]] == [
         str(second.json()["account_id"])[-4:]
     ]
+
+
+async def test_can_7_a_login_in_flight_during_the_erasure_opens_no_session_and_leaves_no_address(
+    ident: IdentityApp,
+) -> None:
+    """CAN-7: a login that read the account (and checked its password) just before the
+    erasure reaches its recording and its session after it: it is refused, records no
+    address or device, and no session opens (the erasure closed the account for good)."""
+    email = unique_email("inflight")
+    registered = await ident.register_email(email)
+    account_id = str(registered.json()["account_id"])
+    async with ident.ctx.runtime.engine.connect() as conn:
+        stale = await ident.ctx.repo.get_account(conn, int(account_id))  # read before
+
+    await cancel(ident, account_id)
+    await eventually(lambda: erased_events(ident, account_id), what="IdentityDataErased")
+
+    device = await flows.check_device(ident.ctx, int(account_id), None)
+    client = Client(device_id="late laptop", ip="203.0.113.77")
+    with pytest.raises(LoginRefused):
+        await login._log_in(ident.ctx, stale, "password", client, login.Success(device), ("pwd",))
+    with pytest.raises(LoginRefused):
+        await ident.ctx.sessions.open(account_id, datetime.now(UTC), amr=("pwd",))
+    # A failure is still recorded, without where it came from.
+    await login.record_failure(ident.ctx, stale, "password", client, "INVALID_CREDENTIALS")
+    async with ident.ctx.runtime.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(login_attempts.c.ip, login_attempts.c.device_id).where(
+                    login_attempts.c.account_id == int(account_id)
+                )
+            )
+        ).all()
+    assert rows and all(tuple(r) == (None, None) for r in rows)
+    pattern = f"{ident.scope.prefix}session:{{{account_id}}}:*"
+    keys = [_text(k) async for k in ident.ctx.runtime.redis.scan_iter(match=pattern)]
+    assert keys == [pattern.replace("*", "closed")]

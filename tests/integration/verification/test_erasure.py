@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from devkit.testing.enterprises import random_bank_account
 from devkit.testing.infra import Infra
-from devkit.testing.kafka import publish
+from devkit.testing.kafka import publish, read_all
 from devkit.testing.people import random_resident_id
 from devkit.testing.waiting import eventually
 from services.verification.adapters.tables import (
@@ -33,7 +33,11 @@ from shared.events import (
     VerificationDataErased,
     new_envelope,
 )
-from tests.integration.verification.conftest import VerificationApp, verification_app
+from tests.integration.verification.conftest import (
+    VerificationApp,
+    new_account_id,
+    verification_app,
+)
 from tests.integration.verification.test_change_requests import OPERATOR, OPERATOR_TOKEN, propose
 from tests.integration.verification.test_changes import authenticated_days_ago, standing
 from tests.integration.verification.test_enterprise import (
@@ -268,3 +272,39 @@ async def test_can_7_rn_11_change_requests_keep_their_decision_without_the_data(
     assert changes[0].decision_reason == "[erased] is not [erased] of [erased] ([erased])"
     assert audit == [changes[0].decision_reason]
     assert "scheduled" not in review_states and "cancelled" in review_states
+
+
+async def test_can_7_only_the_cancellation_service_asks_for_an_erasure(
+    verification: VerificationApp,
+) -> None:
+    """CAN-7: a CancellationCompleted from another producer erases nothing (dead-lettered as
+    `untrusted_producer`); an account verification never heard of is confirmed at once."""
+    account = await verification.register()
+    assert (await verification.verify_person(account, random_resident_id())).status_code == 201
+    forged = new_envelope(
+        CancellationCompleted(application_id="forged", completed_at=datetime.now(UTC)),
+        producer="identity",
+        account_id=account,
+    )
+    topic = verification.scope.topic(Topic.CANCELLATION_EVENTS)
+    await publish(verification.kafka, topic, forged)
+
+    async def dead_lettered() -> bool:
+        records = await read_all(verification.kafka, f"{topic}.dlq")
+        return any(
+            (r.value or b"").find(str(forged.event_id).encode()) >= 0
+            and dict(r.headers).get("dlq.reason") == b"untrusted_producer"
+            for r in records
+        )
+
+    await eventually(dead_lettered, what="the forged completion dead-lettered")
+    body = (
+        await verification.client.get("/v1/real-name", headers=verification.auth(account))
+    ).json()
+    assert body["account_status"] == "active" and body["person"] is not None
+    assert await confirmations(verification, account) == []
+
+    stranger = new_account_id()
+    await complete(verification, stranger)
+    (confirmed,) = await eventually(lambda: confirmations(verification, stranger), what="confirmed")
+    assert confirmed.service == "verification"
