@@ -359,6 +359,39 @@ async def test_mfa_4_an_operator_unbinds_a_lost_device_after_review_audited(
     assert (twice.status_code, error(twice)) == (409, "MFA_NOT_BOUND")
 
 
+async def test_mfa_3_mfa_4_the_owners_unbinding_forgets_the_last_used_step(
+    identity: IdentityApp,
+) -> None:
+    """MFA-3, MFA-4: as after an operator's unbinding, the owner's unbinding clears the
+    Redis window of used steps, so a device bound right after accepts its first code even
+    from a step the old device already used; the new device's replays are still refused."""
+    auth, account_id = await account(identity, "mfa-rebind@example.com")
+    old = await bind_mfa(identity, auth)
+    unbound = await identity.client.post(
+        "/v1/me/mfa/unbind",
+        json={"proof": {"factor": "totp", "code": await old.next_code()}},
+        headers=auth,
+    )
+    assert unbound.status_code == 204, unbound.text
+    assert old.last is not None
+    key = f"{identity.ctx.settings.redis_key_prefix}totp:{{{account_id}}}:last-step"
+    assert await identity.ctx.runtime.redis.exists(key) == 0
+
+    reply = await identity.client.post(
+        "/v1/me/mfa", json={"proof": await identity.proof(auth)}, headers=auth
+    )
+    assert reply.status_code == 201, reply.text
+    new = Authenticator(reply.json()["secret"])
+    first = await new.next_code()
+    assert new.last is not None and new.last <= old.last  # a step the old device used
+    confirmed = await identity.client.post("/v1/me/mfa/confirm", json={"code": first}, headers=auth)
+    assert confirmed.status_code == 200, confirmed.text
+    replayed = await identity.client.post(
+        "/v1/me/mfa/unbind", json={"proof": {"factor": "totp", "code": first}}, headers=auth
+    )
+    assert error(replayed) == "TOTP_REPLAYED"
+
+
 async def test_mfa_5_lm_10_unbinding_wechat_leaves_the_mfa_device_working(
     identity: IdentityApp,
 ) -> None:
