@@ -73,6 +73,33 @@ async def complete(
     return result.first() is not None
 
 
+async def expire_pending(
+    conn: AsyncConnection, account_id: int, *, at: datetime, keep_session: str | None = None
+) -> int:
+    """Close every pending flow of the account (its credentials changed hands: a recovery, a
+    new password), so a half-done login cannot be completed with what was true before; a
+    step-up flow of `keep_session` (the session that made the change) stays open. Returns
+    how many were closed."""
+    kept = (
+        sa.false()
+        if keep_session is None
+        else sa.and_(
+            auth_flows.c.kind == FlowKind.STEP_UP.value, auth_flows.c.session_id == keep_session
+        )
+    )
+    result = await conn.execute(
+        sa.update(auth_flows)
+        .where(
+            auth_flows.c.account_id == account_id,
+            auth_flows.c.completed_at.is_(None),
+            auth_flows.c.expires_at > at,
+            sa.not_(kept),
+        )
+        .values(expires_at=at)
+    )
+    return int(result.rowcount or 0)
+
+
 async def prune(conn: AsyncConnection, *, before: datetime, batch: int) -> int:
     """Delete up to `batch` flows that expired before `before` (retention)."""
     doomed = (

@@ -107,6 +107,10 @@ async def _set_password(
     async with ctx.runtime.uow() as uow:
         await ctx.repo.update_account(uow.conn, account_id, password_hash=hashed)
         await untrust_all(ctx, uow.conn, account_id)  # LOGIN-5: a new password, no trusted device
+        # As the other sessions end, so do the flows a login with the old password began.
+        await ctx.flow_repo.expire_pending(
+            uow.conn, account_id, at=ctx.now(), keep_session=keep_session
+        )
         if lift_lock is not None:
             await ctx.repo.lift_password_lock(uow.conn, account_id)
         await emit(uow, account_id, PasswordChanged(how=how, at=ctx.now()))

@@ -352,6 +352,15 @@ class FlowRepository(Protocol):
         self, conn: AsyncConnection, flow_id: uuid.UUID, *, amr: tuple[str, ...], at: datetime
     ) -> bool: ...
 
+    async def expire_pending(
+        self,
+        conn: AsyncConnection,
+        account_id: int,
+        *,
+        at: datetime,
+        keep_session: str | None = None,
+    ) -> int: ...
+
 
 class ErasureRepository(Protocol):
     """CAN-7: what identity's tables hold of a person, and its erasure; adapters/erasure.py

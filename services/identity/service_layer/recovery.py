@@ -225,6 +225,8 @@ async def approve(
             await ctx.mfa_devices.remove_any(uow.conn, account_id) if appeal.reset_mfa else None
         )
         await devices.untrust_all(ctx, uow.conn, account_id)
+        # Sessions end below; a half-done login or step-up of the old credentials ends here.
+        await ctx.flow_repo.expire_pending(uow.conn, account_id, at=now)
         await ctx.appeals.decide(
             uow.conn, appeal_id, AppealStatus.APPROVED, at=now, by=operator_id, reason=reason
         )

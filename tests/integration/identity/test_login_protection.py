@@ -230,6 +230,71 @@ async def test_login_5_a_password_change_ends_the_trust_of_every_device(
     assert again.status_code == 202
 
 
+async def half_done_login(identity: IdentityApp, email: str, phone: str) -> tuple[str, str]:
+    """A login stopped after the password: its flow and the second factor's code, unused."""
+    half = await identity.login(email)
+    assert half.status_code == 202, half.text
+    flow_id = str(half.json()["flow"]["id"])
+    return flow_id, await second_factor(identity, flow_id, phone)
+
+
+async def test_pwd_2_a_password_change_closes_half_done_login_flows_of_the_old_password(
+    identity: IdentityApp,
+) -> None:
+    """PWD-2, LOGIN-5: as the other sessions end, a login flow begun with the old password
+    can no longer be completed; the step-up flow of the session that changed it stays."""
+    phone = new_phone()
+    await identity.register_email("flowpw@example.com", phone=phone)
+    auth = await identity.token("flowpw@example.com")
+    on = await identity.client.put(
+        "/v1/me/protection", json={"login_protection": True}, headers=auth
+    )
+    assert on.status_code == 200, on.text
+    flow_id, code = await half_done_login(identity, "flowpw@example.com", phone)
+    own = (await identity.client.post("/v1/me/step-up", headers=auth)).json()["flow"]["id"]
+
+    changed = await identity.client.put(
+        "/v1/me/password",
+        json={"current_password": "Secr3t!pass", "new_password": "N3w!passw0rd"},
+        headers=auth,
+    )
+    assert changed.status_code == 204, changed.text
+
+    late = await identity.client.post(
+        f"/v1/flows/{flow_id}/complete", json={"factor": "sms", "code": code}
+    )
+    assert (late.status_code, error(late)) == (410, "FLOW_EXPIRED")
+    kept = await identity.client.get(f"/v1/flows/{own}", headers=auth)
+    assert kept.json()["flow"]["state"] == "pending"
+
+
+async def test_pwd_3_a_password_reset_closes_half_done_login_flows(
+    identity: IdentityApp,
+) -> None:
+    """PWD-3, LOGIN-5: a reset ends every session and every pending flow of the account."""
+    _, phone = await protected_account(identity, "flowreset@example.com")
+    flow_id, code = await half_done_login(identity, "flowreset@example.com", phone)
+    asked = await identity.client.post(
+        "/v1/password-resets", json={"email": "flowreset@example.com", "channel": "sms"}
+    )
+    assert asked.status_code == 202, asked.text
+    reset = await identity.client.post(
+        "/v1/password-resets/confirm",
+        json={
+            "email": "flowreset@example.com",
+            "channel": "sms",
+            "code": await identity.code(phone, "reset_password"),
+            "new_password": "N3w!passw0rd",
+        },
+    )
+    assert reset.status_code == 204, reset.text
+
+    late = await identity.client.post(
+        f"/v1/flows/{flow_id}/complete", json={"factor": "sms", "code": code}
+    )
+    assert (late.status_code, error(late)) == (410, "FLOW_EXPIRED")
+
+
 async def test_prot_1_a_step_up_token_proves_a_fresh_second_factor(identity: IdentityApp) -> None:
     phone = new_phone()
     await identity.register_email("stepup@example.com", phone=phone)

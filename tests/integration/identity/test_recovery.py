@@ -309,6 +309,43 @@ async def test_rec_2_approval_binds_the_email_resets_mfa_and_ends_old_sessions(
     assert appeal_id not in [a["appeal_id"] for a in await pending(rec)]
 
 
+async def test_rec_2_approval_closes_the_accounts_half_done_login_flows(rec: IdentityApp) -> None:
+    """REC-2: a login flow begun before the approval (someone had the password and waits
+    for a second factor) cannot be completed after it: the approval ends flows as it ends
+    sessions."""
+    phone = new_phone()
+    reply = await rec.register_email("rec2.flow.old@example.com", phone=phone)
+    account_id = str(reply.json()["account_id"])
+    auth = await rec.token("rec2.flow.old@example.com")
+    turned = await rec.client.put(
+        "/v1/me/protection", json={"login_protection": True}, headers=auth
+    )
+    assert turned.status_code == 200, turned.text
+    half = await rec.login("rec2.flow.old@example.com")
+    assert half.status_code == 202, half.text
+    flow_id = half.json()["flow"]["id"]
+    sent = await rec.client.post(f"/v1/flows/{flow_id}/codes", json={"channel": "sms"})
+    assert sent.status_code == 202, sent.text
+    code = await rec.code(phone, "second_factor")
+
+    filed = await appeal(rec, account_id, "rec2.flow.new@example.com")
+    assert filed.status_code == 202, filed.text
+    approved = await rec.client.post(
+        f"/v1/operator/appeals/{filed.json()['appeal_id']}/approve", headers=OPERATOR
+    )
+    assert approved.status_code == 200, approved.text
+
+    late = await rec.client.post(
+        f"/v1/flows/{flow_id}/complete", json={"factor": "sms", "code": code}
+    )
+    assert (late.status_code, error(late)) == (410, "FLOW_EXPIRED")
+    shown = await rec.client.get(f"/v1/flows/{flow_id}")
+    assert shown.json()["flow"]["state"] == "expired"
+    fresh = await rec.login("rec2.flow.new@example.com", NEW_PASSWORD)
+    assert fresh.status_code == 202, fresh.text  # protection stays on: a new flow, pending
+    assert fresh.json()["flow"]["state"] == "pending"
+
+
 async def test_rec_2_approval_replaces_the_accounts_login_email(rec: IdentityApp) -> None:
     """REC-2: an account that logs in by email gets the appeal's email instead (one email
     method, LM-1): the old email and password stop working, the new ones work."""
