@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
+from shared.timers.settings import TimerSettings
 
 
-class CancellationSettings(ServiceSettings):
+class CancellationSettings(TimerSettings):
     """The cancellation service's settings: every duration of its rules."""
 
     service_name: str = "cancellation"
@@ -32,26 +32,6 @@ class CancellationSettings(ServiceSettings):
     )
     operator_token: SecretStr | None = Field(
         None, description="Bearer token of the operator endpoints; unset: they answer 503."
-    )
-
-    # Timers (cooling-off ends, re-evaluations): due rows, see shared/timers.
-    timer_poll_interval_s: float = Field(
-        1.0, gt=0, description="How often the timer worker looks for due timers when idle."
-    )
-    timer_claim_batch: int = Field(
-        50, ge=1, le=1000, description="Timers claimed in one transaction."
-    )
-    timer_lease_s: float = Field(
-        60.0,
-        gt=0,
-        description="How long a claimed timer is a worker's; a timer claimed by a process "
-        "that died is due again after it.",
-    )
-    timer_retry_backoff_s: float = Field(
-        5.0,
-        gt=0,
-        description="First wait before a timer whose effect failed fires again "
-        "(doubling, at most 10 minutes).",
     )
 
     @property

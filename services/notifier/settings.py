@@ -6,11 +6,12 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared.settings import ServiceSettings
+from shared.timers.settings import TimerSettings
 
 
-class NotifierSettings(ServiceSettings):
-    """The notifier's settings: where mail and SMS go out and how deliveries are retried."""
+class NotifierSettings(TimerSettings):
+    """The notifier's settings: where mail and SMS go out, how deliveries are retried, and
+    the erasure's rules (CAN-7); the timer worker's are TimerSettings' (shared/timers)."""
 
     service_name: str = "notifier"
     http_port: int = 8004
@@ -85,16 +86,6 @@ class NotifierSettings(ServiceSettings):
     erasure_recheck_s: float = Field(
         2.0, gt=0, description="How often an erasure waiting for deliveries looks again."
     )
-    erasure_lease_s: float = Field(
-        30.0, gt=0, description="How long a worker holds a claimed erasure."
-    )
-    erasure_retry_backoff_s: float = Field(
-        1.0, gt=0, description="First delay after an erasure failed; doubles per attempt."
-    )
-    erasure_poll_interval_s: float = Field(
-        1.0, gt=0, description="Longest wait before the erasure worker looks for due rows."
-    )
-    erasure_claim_batch: int = Field(16, ge=1, description="Most erasures claimed at once.")
 
     operator_token: SecretStr | None = Field(
         None,

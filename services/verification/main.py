@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.verification.adapters.tables import timers
 from services.verification.entrypoints.http import dev_router, router
 from services.verification.entrypoints.subscribers import subscribe
 from services.verification.entrypoints.timer_worker import timer_worker
@@ -12,6 +13,7 @@ from services.verification.settings import VerificationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import Topic
 from shared.service import ServiceSpec, run_service
+from shared.timers import finished_timers
 
 DESCRIPTION = "Real-name authentication of people and enterprises."
 
@@ -29,6 +31,7 @@ def spec(
         bootstrap=build,
         subscribe=subscribe,
         workers=[timer_worker],
+        expiring=[finished_timers(timers, s.timer_retention_s)],
         clock=clock or SystemClock(),
     )
 

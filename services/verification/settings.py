@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from shared.secret_box import key_ring_refusals, key_ring_spec
-from shared.settings import ServiceSettings
+from shared.timers.settings import TimerSettings
 
 # Dev-only keys: every deployment sets its own (the README says how to make them); outside
 # dev mode the service refuses to start while any of them is left (`refusals`).
@@ -19,7 +19,7 @@ MIN_HMAC_KEY_CHARS = 32
 Provider = Literal["fake", "http"]
 
 
-class VerificationSettings(ServiceSettings):
+class VerificationSettings(TimerSettings):
     """The verification service's settings: every limit and duration of its rules."""
 
     service_name: str = "verification"
@@ -173,26 +173,6 @@ class VerificationSettings(ServiceSettings):
     )
     recheck_batch: int = Field(
         20, ge=1, le=500, description="RN-13: enterprises re-checked in one sweep transaction."
-    )
-
-    # Timers (the 7-day windows): due rows claimed with a lease.
-    timer_poll_interval_s: float = Field(
-        1.0, gt=0, description="How often the timer worker looks for due timers when idle."
-    )
-    timer_claim_batch: int = Field(
-        50, ge=1, le=1000, description="Timers claimed in one transaction."
-    )
-    timer_lease_s: float = Field(
-        60.0,
-        gt=0,
-        description="How long a claimed timer is a worker's; a timer claimed by a process "
-        "that died is due again after it.",
-    )
-    timer_retry_backoff_s: float = Field(
-        5.0,
-        gt=0,
-        description="First wait before a timer whose effect failed fires again "
-        "(doubling, at most 10 minutes).",
     )
 
     # RN-17: sensitive data at rest and in quotas.

@@ -1,4 +1,4 @@
-"""The timers' due rows in PostgreSQL: schedule, cancel, claim with a lease, finish.
+"""The timers' due rows in PostgreSQL: schedule, cancel, claim with a lease, finish, postpone.
 
 The only SQL of the timers. Claiming locks due rows `FOR UPDATE SKIP LOCKED` (two workers
 never take the same row) and commits them `claimed` with a lease and a fresh claim token;
@@ -94,6 +94,27 @@ class TimerRepository:
             .values(state=TimerState.CANCELLED.value, done_at=now, claim_token=None)
         )
 
+    async def bring_forward(self, kind: str, ref: str, *, due_at: datetime) -> bool:
+        """A scheduled timer of this kind and ref, due later, is due at `due_at` instead.
+        Never waits: a timer a worker holds (claimed, or locked while it fires or is being
+        claimed) is left as it is, its worker about to fire it anyway. True if one moved."""
+        t = self.table
+        waiting = (
+            sa.select(t.c.id)
+            .where(
+                t.c.kind == str(kind),
+                t.c.ref == ref,
+                t.c.state == TimerState.SCHEDULED.value,
+                t.c.due_at > due_at,
+            )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self.conn.execute(
+            t.update().where(t.c.id.in_(waiting)).values(due_at=due_at)
+        )
+        return bool(result.rowcount)
+
     async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
         """Up to `limit` due timers (and claimed ones whose worker's lease ran out), each
         with a new claim token; commit to hold them."""
@@ -141,6 +162,24 @@ class TimerRepository:
             .values(state=TimerState.DONE.value, done_at=now, lease_until=None)
         )
         return bool(result.rowcount)
+
+    async def postpone(self, claimed: Claimed, *, due_at: datetime) -> None:
+        """The effect ran and found its thing not ready: the same timer is due again at
+        `due_at` (in the transaction that finished it, while the claim is still ours). A new
+        wait, not a failure: its attempts count afresh."""
+        t = self.table
+        await self.conn.execute(
+            t.update()
+            .where(t.c.id == claimed.timer.id, t.c.claim_token == claimed.token)
+            .values(
+                state=TimerState.SCHEDULED.value,
+                due_at=due_at,
+                done_at=None,
+                lease_until=None,
+                claim_token=None,
+                attempts=0,
+            )
+        )
 
     async def retry(self, claimed: Claimed, *, due_at: datetime) -> None:
         """The effect failed: due again later, if the claim is still ours."""

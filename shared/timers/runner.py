@@ -6,12 +6,14 @@
    and run its effect in the same transaction, so the effect happens once even when two
    processes race or one dies: a process killed after 1 leaves the row claimed until its
    lease runs out, then another claims it again. A claim no longer ours skips the effect.
-3. An effect that raises is rolled back and the timer is due again later (backoff)."""
+3. An effect that raises is rolled back and the timer is due again later (backoff).
+4. An effect that returns a time found its thing not ready yet (the notifier's erasure
+   waiting for deliveries): the same timer is due again then, in the same transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -24,8 +26,9 @@ from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
 
-# What a timer of one kind does when it fires, inside the transaction that ends it.
-TimerEffect = Callable[[UnitOfWork, Timer], Awaitable[None]]
+# What a timer of one kind does when it fires, inside the transaction that ends it: None
+# when it is done; a time when its thing is not ready yet (the timer is due again then).
+TimerEffect = Callable[[UnitOfWork, Timer], Awaitable[datetime | None]]
 Kind = TypeVar("Kind", bound=str)  # a service's StrEnum of kinds
 
 
@@ -57,14 +60,20 @@ class TimerRunner:
             )
 
     async def fire(self, claimed: Claimed) -> bool:
-        """Run the timer's effect and end it; False when it was no longer ours or failed."""
+        """Run the timer's effect and end it (or postpone it, when the effect says so); False
+        when it was no longer ours or the effect failed."""
         timer = claimed.timer
         try:
             async with self._runtime.uow() as uow:
-                if not await self._repository(uow).finish(claimed, now=self._runtime.clock.now()):
+                timers = self._repository(uow)
+                if not await timers.finish(claimed, now=self._runtime.clock.now()):
                     log.info("timer_no_longer_ours", timer=timer.id, kind=str(timer.kind))
                     return False
-                await self._effects[str(timer.kind)](uow, timer)
+                again = await self._effects[str(timer.kind)](uow, timer)
+                if again is not None:
+                    await timers.postpone(claimed, due_at=again)
+                    log.info("timer_postponed", timer=timer.id, kind=str(timer.kind))
+                    return True
         except Exception as error:
             log.warning(
                 "timer_effect_failed",

@@ -192,7 +192,8 @@ class Stack:
     async def erasure(self, account_id: str) -> asyncpg.Record:
         async def done() -> asyncpg.Record | None:
             rows = await self.fetch(
-                "SELECT * FROM erasures WHERE account_id = $1 AND state = 'done'", account_id
+                "SELECT * FROM erasures WHERE account_id = $1 AND erased_at IS NOT NULL",
+                account_id,
             )
             return rows[0] if rows else None
 
@@ -263,7 +264,7 @@ async def notifier(infra: Infra, **overrides: Any) -> AsyncIterator[Stack]:
         "delivery_backoff_max_s": 0.5,
         "delivery_contacts_grace_s": 5.0,
         "erasure_recheck_s": 0.2,
-        "erasure_poll_interval_s": 0.2,
+        "timer_poll_interval_s": 0.2,
         **overrides,
     }
     settings = scope.settings(NotifierSettings, smtp_port=mail.port, sms_api_url=sms.url, **values)

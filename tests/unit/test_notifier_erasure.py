@@ -20,11 +20,11 @@ from services.notifier.domain.erasure import (
     Erase,
     Recheck,
     decide_erasure,
-    retry_at,
 )
 from services.notifier.domain.routing import Category
 from services.notifier.service_layer.erasure import outcome_event_ids
 from shared.events import Channel
+from shared.timers import retry_at
 
 pytestmark = pytest.mark.unit
 
@@ -110,6 +110,8 @@ def test_can_7_what_the_notifier_keeps_names_no_destination() -> None:
 
 
 def test_a_failed_erasure_is_retried_later_with_a_capped_backoff() -> None:
+    """The erasure is a shared timer: an effect that failed is due again after the shared
+    backoff (TIMER_RETRY_BACKOFF_S, doubling, at most 10 minutes)."""
     base = timedelta(seconds=1)
     assert retry_at(NOW, 1, base) == NOW + base
     assert retry_at(NOW, 3, base) == NOW + 4 * base

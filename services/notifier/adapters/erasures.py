@@ -1,20 +1,19 @@
-"""The erasures' due rows in PostgreSQL, and the erasure of an account's outcome events from
+"""The erasure records in PostgreSQL, and the erasure of an account's outcome events from
 the outbox. The only SQL of the erasure (the contacts and deliveries erase themselves through
-their own repositories).
+their own repositories; when an erasure runs is a timer, adapters/timers.py).
 
-Claiming locks due rows `FOR UPDATE SKIP LOCKED` (two workers never take the same row) and
-commits them `claimed` with a lease and a fresh claim token; the erasure then takes the row
-again `FOR UPDATE` where the token is still its own, in the transaction that erases, so a
-worker whose lease ran out (and whose erasure another worker took) changes nothing.
+One `erasures` row per account: which application it is for (null while only identity's
+tombstone asked), its bound `erase_by`, when it was erased (and whether forced), when
+`NotifierDataErased` was queued. The timer's effect takes it `FOR UPDATE` after the account's
+advisory lock, as the tombstone and the contacts projection do.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifier.adapters.tables import erasures
-from services.notifier.domain.erasure import Claimed, Erasure, ErasureState
+from services.notifier.domain.erasure import Erasure
 from shared.outbox import outbox_parked_table, outbox_table
 
 
@@ -31,29 +30,31 @@ def _erasure(row: Any) -> Erasure:
         account_id=row.account_id,
         application_id=row.application_id,
         erase_by=row.erase_by,
-        attempts=row.attempts,
+        erased_at=row.erased_at,
         source_event_id=row.source_event_id,
         correlation_id=row.correlation_id,
     )
 
 
 @dataclass(frozen=True)
-class Scheduled:
-    """The erasure row after CancellationCompleted scheduled it."""
+class Recorded:
+    """The erasure record after CancellationCompleted: `created` when there was none;
+    `first` when this is the first completion for it (a tombstone's record gets its
+    application now)."""
 
-    state: ErasureState
-    application_id: str | None
+    created: bool
+    first: bool
     erased_at: datetime | None
     confirmed: bool
 
 
 class ErasureRepository:
-    """Erasures within the caller's transaction (a unit of work's connection)."""
+    """Erasure records within the caller's transaction (a unit of work's connection)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def schedule_completed(
+    async def record_completed(
         self,
         account_id: str,
         *,
@@ -62,73 +63,75 @@ class ErasureRepository:
         correlation_id: uuid.UUID | None,
         now: datetime,
         erase_by: datetime,
-    ) -> Scheduled:
-        """CancellationCompleted: an erasure due now, bounded by `erase_by`. A row the
-        tombstone made gets the application and is due now; one that exists for this
-        application already is left as it is (a redelivery)."""
-        stmt = postgresql.insert(erasures).values(
-            account_id=account_id,
-            application_id=application_id,
-            source_event_id=source_event_id,
-            correlation_id=correlation_id,
-            state=ErasureState.SCHEDULED,
-            requested_at=now,
-            erase_by=erase_by,
-            due_at=now,
-            attempts=0,
-        )
-        scheduled = erasures.c.state == ErasureState.SCHEDULED.value
-        first = erasures.c.application_id.is_(None)
+    ) -> Recorded:
+        """CancellationCompleted: a record bounded by `erase_by`. A record the tombstone made
+        gets the application and the new bound; one that has its application already is left
+        as it is (a redelivery, or a second completion)."""
+        created = (
+            await self._conn.execute(
+                postgresql.insert(erasures)
+                .values(
+                    account_id=account_id,
+                    application_id=application_id,
+                    source_event_id=source_event_id,
+                    correlation_id=correlation_id,
+                    requested_at=now,
+                    erase_by=erase_by,
+                )
+                .on_conflict_do_nothing(index_elements=[erasures.c.account_id])
+                .returning(erasures.c.account_id)
+            )
+        ).first()
+        if created is not None:
+            return Recorded(created=True, first=True, erased_at=None, confirmed=False)
         row = (
             await self._conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[erasures.c.account_id],
-                    set_={
-                        "application_id": sa.func.coalesce(
-                            erasures.c.application_id, stmt.excluded.application_id
-                        ),
-                        "source_event_id": sa.func.coalesce(
-                            erasures.c.source_event_id, stmt.excluded.source_event_id
-                        ),
-                        "correlation_id": sa.func.coalesce(
-                            erasures.c.correlation_id, stmt.excluded.correlation_id
-                        ),
-                        # The completion notice now has its own time to go out.
-                        "erase_by": sa.case(
-                            (first, stmt.excluded.erase_by), else_=erasures.c.erase_by
-                        ),
-                        "due_at": sa.case(
-                            (sa.and_(first, scheduled), stmt.excluded.due_at),
-                            else_=erasures.c.due_at,
-                        ),
-                    },
-                ).returning(
-                    erasures.c.state,
-                    erasures.c.application_id,
-                    erasures.c.erased_at,
-                    erasures.c.confirmed_at,
-                )
+                sa.select(erasures).where(erasures.c.account_id == account_id).with_for_update()
             )
         ).one()
-        return Scheduled(row.state, row.application_id, row.erased_at, row.confirmed_at is not None)
-
-    async def schedule_tombstoned(
-        self, account_id: str, *, now: datetime, due_at: datetime
-    ) -> None:
-        """identity.contacts' tombstone with no erasure yet: erase at `due_at` (the bound) even
-        if CancellationCompleted never comes (which makes it due at once)."""
-        await self._conn.execute(
-            postgresql.insert(erasures)
-            .values(
-                account_id=account_id,
-                state=ErasureState.SCHEDULED,
-                requested_at=now,
-                erase_by=due_at,
-                due_at=due_at,
-                attempts=0,
+        first = row.application_id is None
+        if first:
+            # The completion notice now has its own time to go out.
+            await self._conn.execute(
+                erasures.update()
+                .where(erasures.c.account_id == account_id)
+                .values(
+                    application_id=application_id,
+                    source_event_id=source_event_id,
+                    correlation_id=correlation_id,
+                    erase_by=erase_by,
+                )
             )
-            .on_conflict_do_nothing(index_elements=[erasures.c.account_id])
+        return Recorded(
+            created=False,
+            first=first,
+            erased_at=row.erased_at,
+            confirmed=row.confirmed_at is not None,
         )
+
+    async def record_tombstoned(
+        self, account_id: str, *, now: datetime, erase_by: datetime
+    ) -> bool:
+        """identity.contacts' tombstone: a record bounded by `erase_by` unless there is one
+        already; True when it made one."""
+        created = (
+            await self._conn.execute(
+                postgresql.insert(erasures)
+                .values(account_id=account_id, requested_at=now, erase_by=erase_by)
+                .on_conflict_do_nothing(index_elements=[erasures.c.account_id])
+                .returning(erasures.c.account_id)
+            )
+        ).first()
+        return created is not None
+
+    async def lock(self, account_id: str) -> Erasure | None:
+        """The account's erasure record, locked for this transaction."""
+        row = (
+            await self._conn.execute(
+                sa.select(erasures).where(erasures.c.account_id == account_id).with_for_update()
+            )
+        ).one_or_none()
+        return None if row is None else _erasure(row)
 
     async def confirmed(self, account_id: str, now: datetime) -> None:
         """NotifierDataErased is queued for this erasure."""
@@ -137,82 +140,17 @@ class ErasureRepository:
         )
 
     async def is_erased(self, account_id: str) -> bool:
-        state = await self._conn.scalar(
-            sa.select(erasures.c.state).where(erasures.c.account_id == account_id)
+        erased_at = await self._conn.scalar(
+            sa.select(erasures.c.erased_at).where(erasures.c.account_id == account_id)
         )
-        return state is ErasureState.DONE
+        return erased_at is not None
 
-    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-        """Up to `limit` due erasures (and claimed ones whose worker's lease ran out), each
-        with a new claim token; commit to hold them."""
-        due = sa.or_(
-            sa.and_(erasures.c.state == ErasureState.SCHEDULED.value, erasures.c.due_at <= now),
-            sa.and_(erasures.c.state == ErasureState.CLAIMED.value, erasures.c.lease_until <= now),
-        )
-        rows = (
-            await self._conn.execute(
-                sa.select(erasures)
-                .where(due)
-                .order_by(erasures.c.due_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        claimed = []
-        for row in rows:
-            token = uuid.uuid4()
-            await self._conn.execute(
-                erasures.update()
-                .where(erasures.c.account_id == row.account_id)
-                .values(
-                    state=ErasureState.CLAIMED,
-                    lease_until=now + lease,
-                    claim_token=token,
-                    attempts=row.attempts + 1,
-                )
-            )
-            erasure = dataclasses.replace(_erasure(row), attempts=row.attempts + 1)
-            claimed.append(Claimed(erasure, token))
-        return claimed
-
-    async def lock_claimed(self, claimed: Claimed) -> Erasure | None:
-        """The erasure, locked for this transaction, if the claim is still ours."""
-        row = (
-            await self._conn.execute(
-                sa.select(erasures)
-                .where(
-                    erasures.c.account_id == claimed.erasure.account_id,
-                    erasures.c.state == ErasureState.CLAIMED.value,
-                    erasures.c.claim_token == claimed.token,
-                )
-                .with_for_update()
-            )
-        ).one_or_none()
-        return None if row is None else _erasure(row)
-
-    async def reschedule(self, claimed: Claimed, *, due_at: datetime) -> None:
-        """Not yet (or it failed): due again at `due_at`, if the claim is still ours."""
-        await self._conn.execute(
-            erasures.update()
-            .where(
-                erasures.c.account_id == claimed.erasure.account_id,
-                erasures.c.claim_token == claimed.token,
-            )
-            .values(state=ErasureState.SCHEDULED, due_at=due_at, lease_until=None, claim_token=None)
-        )
-
-    async def finish(self, account_id: str, *, now: datetime, forced: bool) -> None:
-        """Erased (in the transaction that erased, which holds the row's lock)."""
+    async def erased(self, account_id: str, *, now: datetime, forced: bool) -> None:
+        """Erased (in the transaction that erased, which holds the record's lock)."""
         await self._conn.execute(
             erasures.update()
             .where(erasures.c.account_id == account_id)
-            .values(
-                state=ErasureState.DONE,
-                erased_at=now,
-                forced=forced,
-                lease_until=None,
-                claim_token=None,
-            )
+            .values(erased_at=now, forced=forced)
         )
 
 

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from services.notifier.domain.delivery import DeliveryStatus
-from services.notifier.domain.erasure import ErasureState
 from services.notifier.domain.routing import Category
 from shared.events import Channel
+from shared.timers import timers_table
 
 metadata = sa.MetaData()
 E = TypeVar("E", bound=StrEnum)
@@ -90,9 +90,8 @@ deliveries = sa.Table(
     sa.Index("deliveries_by_type", "message_type", "created_at"),
 )
 
-# CAN-7: one due row per erased account (ARCHITECTURE "Timers"): scheduled -> claimed (a
-# worker's lease) -> done; the worker erases once the account has no delivery pending, or at
-# erase_by whatever is pending.
+# CAN-7: the record of one account's erasure (what it was for, its bound, when it ran, its
+# confirmation). When it runs is an `erasure` timer (`timers`, below).
 erasures = sa.Table(
     "erasures",
     metadata,
@@ -101,18 +100,15 @@ erasures = sa.Table(
     sa.Column("application_id", sa.Text),
     sa.Column("source_event_id", postgresql.UUID(as_uuid=True)),
     sa.Column("correlation_id", postgresql.UUID(as_uuid=True)),
-    sa.Column("state", EnumText(ErasureState), nullable=False),
     sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("erase_by", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("claim_token", postgresql.UUID(as_uuid=True)),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("erased_at", sa.DateTime(timezone=True)),
     # Erased at erase_by with deliveries still pending (they failed: account_erased).
     sa.Column("forced", sa.Boolean),
     # NotifierDataErased queued in the outbox (once the application is known).
     sa.Column("confirmed_at", sa.DateTime(timezone=True)),
-    sa.Index("erasures_due", "due_at", postgresql_where=sa.text("state = 'scheduled'")),
-    sa.Index("erasures_leased", "lease_until", postgresql_where=sa.text("state = 'claimed'")),
 )
+
+# Timers (ARCHITECTURE "Timers", shared/timers): the erasures' due rows, claimed FOR UPDATE
+# SKIP LOCKED with a lease and a claim token.
+timers = timers_table(metadata)

@@ -1,13 +1,15 @@
 """Erasure of an account's data in the notifier (CAN-7): when, and what is kept. Pure.
 
-`CancellationCompleted` schedules one erasure per account as a due row (ARCHITECTURE
-"Timers"). The completion notice must reach the person first (CAN-8), and deliveries are sent
-asynchronously by the courier, so the erasure waits until the account has no delivery pending
-(each one sent or failed for good) and none of the notifier's events about it waits in the
-outbox; `erase_by` bounds the wait: then it erases whatever is pending.
+`CancellationCompleted` records one erasure per account (the `erasures` row: which
+application, the bound, when it was erased, whether it was confirmed) and schedules an
+`erasure` timer for it (shared/timers, ARCHITECTURE "Timers"). The completion notice must
+reach the person first (CAN-8), and deliveries are sent asynchronously by the courier, so the
+erasure waits until the account has no delivery pending (each one sent or failed for good)
+and none of the notifier's events about it waits in the outbox; `erase_by` bounds the wait:
+then it erases whatever is pending.
 
-    scheduled --claim--> claimed --(nothing pending, or erase_by passed)--> done
-                         claimed --(still pending)--> scheduled (due again at recheck)
+    timer fires --(nothing pending, or erase_by passed)--> erased (timer done)
+    timer fires --(still pending)--> the same timer due again at the recheck (postponed)
 """
 
 from __future__ import annotations
@@ -32,30 +34,22 @@ ACCOUNT_ERASED = "account_erased"
 ERASED_MARK = "[erased]"
 
 
-class ErasureState(StrEnum):
-    SCHEDULED = "scheduled"  # due at due_at
-    CLAIMED = "claimed"  # a worker holds it until lease_until
-    DONE = "done"  # erased (erased_at)
+class TimerKind(StrEnum):
+    """The notifier's timers (shared/timers); `ref` is the account id."""
+
+    ERASURE = "erasure"
 
 
 @dataclass(frozen=True)
 class Erasure:
-    """One account's erasure as the worker sees it."""
+    """One account's erasure record, as the timer's effect sees it."""
 
     account_id: str
     application_id: str | None
     erase_by: datetime
-    attempts: int
+    erased_at: datetime | None = None
     source_event_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """An erasure a worker claimed: it may act on it only while `token` is still the row's."""
-
-    erasure: Erasure
-    token: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -82,12 +76,3 @@ def decide_erasure(
     if now >= erase_by:
         return Erase(forced=True)
     return Recheck(min(now + recheck, erase_by))
-
-
-MAX_BACKOFF = timedelta(minutes=10)
-
-
-def retry_at(now: datetime, attempts: int, base: timedelta) -> datetime:
-    """When an erasure that failed (an error, rolled back) is due again: doubling, capped."""
-    factor = 1 << min(20, max(0, attempts - 1))
-    return now + min(base * factor, MAX_BACKOFF)
