@@ -221,7 +221,8 @@ async def test_migration_0007_turns_pending_erasures_into_timers(scope: Scope) -
                         $1::timestamptz + interval '2 seconds', NULL, 3, NULL),
                        ('a-claimed', 'claimed', $1, $1::timestamptz + interval '1 hour', $1,
                         $1::timestamptz + interval '30 seconds', 1, NULL),
-                       ('a-done', 'done', $1, $1::timestamptz + interval '1 hour', $1, NULL, 1, $1)""",
+                       ('a-done', 'done', $1, $1::timestamptz + interval '1 hour', $1, NULL,
+                        1, $1)""",
                 T0,
             )
         await migrate(settings.database_url, MIGRATIONS)
