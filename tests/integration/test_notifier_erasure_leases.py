@@ -2,7 +2,8 @@
 PostgreSQL, driven by hand with a fixed clock: claims never overlap, a worker that dies after
 its claim holds the erasure only until its lease runs out, the erasure and its confirmation
 happen once whoever runs it, waiting for the notice postpones the same timer, a completion
-brings a tombstone's timer forward, and the migration turns pending erasures into timers.
+brings a tombstone's timer forward and never waits for a worker firing it, and the migration
+turns pending erasures into timers.
 No broker: the shared runner over the notifier's table, the service layer and the adapters.
 
 The shared mechanism's own guarantees on another service's table (a cancelled timer never
@@ -245,3 +246,31 @@ async def test_migration_0007_turns_pending_erasures_into_timers(scope: Scope) -
     finally:
         await engine.dispose()
         await drop_database(settings.postgres_dsn, settings.database_name)
+
+
+async def test_can_7_a_completion_never_waits_for_a_worker_firing_the_tombstones_erasure(
+    db: Db,
+) -> None:
+    """CAN-7: the tombstone's timer is being fired (its row locked by the worker's
+    transaction) when CancellationCompleted is handled: the completion records itself
+    without waiting for that worker (which would then wait for the erasure record the
+    completion holds: a deadlock), leaving the timer to it; the erasure then confirms once."""
+    await learned(db)
+    async with db.uow() as uow:
+        await contacts_tombstoned(uow, ACCOUNT, max_wait=MAX_WAIT)
+    async with db.engine.connect() as firing:
+        raw = (await firing.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("BEGIN")
+        await raw.execute("SELECT id FROM timers FOR UPDATE")  # the worker's finish holds it
+
+        await asyncio.wait_for(completed(db), timeout=30)  # no deadlock, no wait
+
+        await raw.execute("ROLLBACK")
+    assert await db.scalar("SELECT due_at FROM timers") == T0 + MAX_WAIT, "left to its worker"
+    assert await db.scalar("SELECT application_id FROM erasures") == "a1"
+    at_bound = db.runner(FixedClock(T0 + MAX_WAIT))
+    (claim,) = await at_bound.claim(10)
+    assert await at_bound.fire(claim) is True
+    assert await erased(db) is True
+    assert await confirmations(db) == 1
