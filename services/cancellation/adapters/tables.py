@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from shared.operator_audit import operator_actions_table
 from shared.timers import timers_table
 
 metadata = sa.MetaData()
@@ -85,15 +86,4 @@ erasures = sa.Table(
 )
 
 # The operators' audit trail: who decided what, about which application, and why.
-operator_actions = sa.Table(
-    "operator_actions",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("at", TZ, nullable=False),
-    sa.Column("operator_id", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("account_id", sa.Text),
-    sa.Column("subject", sa.Text),
-    sa.Column("reason", sa.Text),
-    sa.Index("operator_actions_by_subject", "subject", "at"),
-)
+operator_actions = operator_actions_table(metadata)

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.cancellation.adapters.audit import record_operator_action
 from services.cancellation.adapters.erasures import Erasures
 from services.cancellation.adapters.repository import Applications
+from services.cancellation.adapters.tables import operator_actions
 from services.cancellation.domain.applications import OPERATOR_REJECTED, Application, State
 from services.cancellation.domain.erasure import erasure_complete, erasure_of
 from services.cancellation.domain.errors import ApplicationNotFound, NotCoolingOff
 from services.cancellation.service_layer.outcomes import reject
 from shared.logging import get_logger
+from shared.operator_audit import record_operator_action
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -65,6 +66,7 @@ async def reject_application(
         ended = await reject(uow, application, [OPERATOR_REJECTED], operator_reason=reason)
         await record_operator_action(
             uow.conn,
+            operator_actions,
             at=uow.now(),
             operator_id=operator_id,
             action="reject_application",

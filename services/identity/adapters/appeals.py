@@ -4,7 +4,7 @@ operators' audit trail."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from services.identity.adapters.tables import (
 )
 from services.identity.domain.errors import AppealNotFound
 from services.identity.domain.recovery import AppealStatus
+from shared import operator_audit
 
 Row = sa.Row[Any]
 
@@ -149,17 +150,20 @@ async def record_operator_action(
     operator_id: str,
     action: str,
     account_id: int,
-    subject: str | None = None,
+    subject: str,
     reason: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
-    """The audit trail of operator decisions (MFA-4, REC-2, unlock)."""
-    await conn.execute(
-        operator_actions.insert().values(
-            at=at,
-            operator_id=operator_id,
-            action=action,
-            account_id=account_id,
-            subject=subject,
-            reason=reason,
-        )
+    """The audit trail of operator decisions (MFA-4, REC-2): shared.operator_audit's record
+    in identity's table, in the caller's transaction."""
+    await operator_audit.record_operator_action(
+        conn,
+        operator_actions,
+        at=at,
+        operator_id=operator_id,
+        action=action,
+        subject=subject,
+        account_id=account_id,
+        reason=reason,
+        details=details,
     )

@@ -27,6 +27,7 @@ from services.identity.adapters.tables import (
 from services.identity.domain.erasure import ERASED, Erased, PersonalData, personal_data
 from services.identity.domain.errors import AccountNotFound
 from services.identity.domain.recovery import AppealStatus
+from shared.operator_audit import redact_operator_notes
 from shared.outbox import outbox_parked_table, outbox_table
 
 # What an erased value becomes inside free text an operator or the owner wrote.
@@ -219,23 +220,9 @@ async def _erase_appeals(
 async def _redact_operator_notes(
     conn: AsyncConnection, account_id: int, forms: Sequence[str]
 ) -> int:
-    """operator_actions stays (the audit of who decided what); a reason or subject that
-    quoted the person's email or phone loses it."""
-    if not forms:
-        return 0
-    actions = operator_actions.c
-    result = await conn.execute(
-        operator_actions.update()
-        .where(
-            actions.account_id == account_id,
-            sa.or_(
-                _mentions(sa.func.coalesce(actions.reason, ""), forms),
-                _mentions(sa.func.coalesce(actions.subject, ""), forms),
-            ),
-        )
-        .values(reason=_redacted(actions.reason, forms), subject=_redacted(actions.subject, forms))
-    )
-    return result.rowcount
+    """operator_actions stays (the audit of who decided what); a reason, subject or details
+    that quoted the person's email or phone loses it."""
+    return await redact_operator_notes(conn, operator_actions, account_id, forms, redacted=REDACTED)
 
 
 async def _redact_projects(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from shared.operator_audit import operator_actions_table
+
 metadata = sa.MetaData()
 
 account_id_seq = sa.Sequence("account_id_seq", start=100000000001, metadata=metadata)
@@ -157,15 +159,4 @@ recovery_appeals = sa.Table(
 )
 
 # MFA-4, REC-2, unlocks: what an operator decided, by whom and why (the audit trail).
-operator_actions = sa.Table(
-    "operator_actions",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("operator_id", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("account_id", sa.BigInteger, nullable=False),
-    sa.Column("subject", sa.Text, nullable=True),
-    sa.Column("reason", sa.Text, nullable=True),
-    sa.Index("operator_actions_by_account", "account_id", "at"),
-)
+operator_actions = operator_actions_table(metadata)

@@ -8,7 +8,7 @@ and tests may pass their own. The service layer and the domain never import an a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -426,8 +426,9 @@ class AppealRepository(Protocol):
         operator_id: str,
         action: str,
         account_id: int,
-        subject: str | None = None,
+        subject: str,
         reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None: ...
 
 

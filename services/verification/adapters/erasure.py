@@ -32,6 +32,7 @@ from services.verification.domain.change_requests import ChangeState
 from services.verification.domain.enterprise import AttemptState
 from services.verification.domain.timers import TimerState
 from shared.events import AccountStatus
+from shared.operator_audit import redact_operator_notes
 from shared.outbox import outbox_table
 from shared.secret_box import Sealed
 
@@ -249,20 +250,11 @@ class Erasure:
         return int(result.rowcount)
 
     async def _redact_operator_notes(self, account_id: str, forms: Sequence[str]) -> int:
-        """operator_actions stays (who decided what); a reason that quoted the values loses
-        them."""
-        if not forms:
-            return 0
-        o = operator_actions.c
-        result = await self.conn.execute(
-            operator_actions.update()
-            .where(
-                o.account_id == account_id,
-                sa.or_(*(sa.func.strpos(sa.func.coalesce(o.reason, ""), f) > 0 for f in forms)),
-            )
-            .values(reason=_redacted(o.reason, forms))
+        """operator_actions stays (who decided what); a reason, subject or details that
+        quoted the values loses them."""
+        return await redact_operator_notes(
+            self.conn, operator_actions, account_id, forms, redacted=REDACTED
         )
-        return int(result.rowcount)
 
 
 def _redacted(column: sa.ColumnElement[str], forms: Sequence[str]) -> sa.ColumnElement[str]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from services.verification.adapters.audit import record_operator_action
 from services.verification.adapters.change_requests import (
     AlreadyUnderReview,
     ChangeRequest,
@@ -38,6 +37,7 @@ from services.verification.adapters.quota import (
 from services.verification.adapters.repository import RealNames
 from services.verification.adapters.sensitive import Purpose
 from services.verification.adapters.standings import BillingStandings
+from services.verification.adapters.tables import operator_actions
 from services.verification.adapters.timers import Timers
 from services.verification.domain import changes, status
 from services.verification.domain.change_requests import (
@@ -78,6 +78,7 @@ from shared.events import (
     RealNameSubject,
 )
 from shared.logging import get_logger
+from shared.operator_audit import record_operator_action
 from shared.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -314,6 +315,7 @@ async def _decide(
     await Timers(uow.conn).cancel(TimerKind.CHANGE_REVIEW, str(request.id), now=now)
     await record_operator_action(
         uow.conn,
+        operator_actions,
         at=now,
         operator_id=operator_id,
         action=f"change_{state.value}",

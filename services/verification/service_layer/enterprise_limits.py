@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.verification.adapters.audit import record_operator_action
 from services.verification.adapters.quota import QuotaClaims, QuotaKind
 from services.verification.adapters.sensitive import Purpose
+from services.verification.adapters.tables import operator_actions
 from services.verification.domain.enterprise import check_uscc
 from services.verification.service_layer.context import VerificationContext
 from shared.logging import get_logger
+from shared.operator_audit import record_operator_action
 
 log = get_logger(__name__)
 ACTION = "enterprise_limit_set"
@@ -40,12 +41,13 @@ async def set_enterprise_limit(
         counted = await quota.counted(QuotaKind.ENTERPRISE, key, now=now)
         await record_operator_action(
             uow.conn,
+            operator_actions,
             at=now,
             operator_id=operator_id,
             action=ACTION,
             subject=f"uscc:{code}",
-            reason=f"limit {limit if limit is not None else 'default'} "
-            f"(was {previous if previous is not None else 'default'}): {reason}",
+            reason=reason,
+            details={"limit": limit, "previous": previous},  # None: the default
         )
     log.info(
         "enterprise_limit_set", operator=operator_id, uscc=code, limit=limit, previous=previous

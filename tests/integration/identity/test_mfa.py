@@ -345,7 +345,7 @@ async def test_mfa_4_an_operator_unbinds_a_lost_device_after_review_audited(
     async with identity.ctx.runtime.engine.connect() as conn:
         rows = (
             await conn.execute(
-                sa.select(operator_actions).where(operator_actions.c.account_id == int(account_id))
+                sa.select(operator_actions).where(operator_actions.c.account_id == str(account_id))
             )
         ).all()
     assert [(r.operator_id, r.action, r.reason) for r in rows] == [

@@ -126,7 +126,7 @@ async def actions_of(rec: IdentityApp, account_id: str) -> list[tuple[str, str, 
             sa.select(
                 operator_actions.c.operator_id, operator_actions.c.action, operator_actions.c.reason
             )
-            .where(operator_actions.c.account_id == int(account_id))
+            .where(operator_actions.c.account_id == str(account_id))
             .order_by(operator_actions.c.id)
         )
         return [(r.operator_id, r.action, r.reason) for r in rows]
