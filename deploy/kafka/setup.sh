@@ -5,6 +5,9 @@
 # consumes through its consumer groups (<service>.<topic>), create the topics it ensures at
 # start. Nothing else: in particular only identity may write notifier.requests, so a
 # NotificationRequested whose envelope says `identity` really comes from identity.
+# The external producers (docs/asyncapi/external.json: billing, resources, CAM, complaints)
+# each get a user that may write its own topic and nothing else: verification and
+# cancellation trust a billing.events fact because only billing can have written it.
 # tests/unit/test_deploy_compose.py checks these lines against the AsyncAPI documents.
 set -euo pipefail
 admin="${ADMIN_CLIENT:-/opt/account-center/admin-client.sh}" # tests record the calls instead
@@ -25,6 +28,10 @@ user identity "${IDENTITY_KAFKA_PASSWORD:?}"
 user verification "${VERIFICATION_KAFKA_PASSWORD:?}"
 user cancellation "${CANCELLATION_KAFKA_PASSWORD:?}"
 user notifier "${NOTIFIER_KAFKA_PASSWORD:?}"
+user billing "${BILLING_KAFKA_PASSWORD:?}"
+user resources "${RESOURCES_KAFKA_PASSWORD:?}"
+user cam "${CAM_KAFKA_PASSWORD:?}"
+user complaints "${COMPLAINTS_KAFKA_PASSWORD:?}"
 
 # identity: publishes identity.events, identity.contacts, notifier.requests; consumes
 # verification.events and cancellation.events.
@@ -104,6 +111,12 @@ for topic in notifier.events identity.events identity.contacts verification.even
   cancellation.events notifier.requests; do
   allow notifier Create topic "$topic"
   allow notifier Create topic "$topic.dlq"
+done
+
+# External producers: Write on their own topic only (no Read, no group, no Create: the
+# consuming services create the topics; a producer's idempotence needs no more than Write).
+for producer in billing resources cam complaints; do
+  allow "$producer" Write topic "$producer.events"
 done
 
 echo "kafka users and ACLs in place"

@@ -580,6 +580,18 @@ def _access(service: str) -> tuple[set[str], set[str]]:
     return writes, reads
 
 
+def _external_producers() -> dict[str, set[str]]:
+    """Each external producer (docs/asyncapi/external.json: channels `<producer>:<topic>`)
+    and the topics it publishes."""
+    doc = json.loads((ASYNCAPI / "external.json").read_text(encoding="utf-8"))
+    producers: dict[str, set[str]] = {}
+    for operation in doc["operations"].values():
+        key = operation["channel"]["$ref"].rsplit("/", 1)[-1]
+        assert operation["action"] == "send", key
+        producers.setdefault(key.split(":", 1)[0], set()).add(doc["channels"][key]["address"])
+    return producers
+
+
 def _acls_granted(tmp_path: Path) -> tuple[set[tuple[str, str, str, str, str]], list[str]]:
     """Run setup.sh with a stand-in for the admin client that records each call: the ACLs
     granted as (user, operation, resource type, name, pattern), and the users created."""
@@ -684,9 +696,32 @@ def test_the_acls_grant_each_service_exactly_what_its_asyncapi_document_says(
         expected |= {(service, "Create", "topic", t, "literal") for t in ensured}
         expected |= {(service, "Create", "topic", f"{t}.dlq", "literal") for t in ensured}
         expected.add((service, "Read", "group", f"{service}.", "prefixed"))
+    for producer, topics in _external_producers().items():
+        expected |= {(producer, "Write", "topic", t, "literal") for t in topics}
 
-    assert sorted(users) == sorted(SERVICES)
+    assert sorted(users) == sorted([*SERVICES, *_external_producers()])
     assert acls == expected, {"missing": expected - acls, "extra": acls - expected}
+
+
+def test_each_external_producer_alone_writes_its_own_topic(tmp_path: Path) -> None:
+    """EXT: verification and cancellation trust a billing, resources, CAM or complaints fact
+    by the topic it came on, so each such topic has exactly one writer, its producer's own
+    user, and that user may do nothing else (no read, no group, no other topic)."""
+    acls, users = _acls_granted(tmp_path)
+    producers = _external_producers()
+
+    assert set(producers) == {"billing", "resources", "cam", "complaints"}
+    for producer, topics in producers.items():
+        assert producer in users
+        assert topics == {f"{producer}.events"}
+        granted = {(op, kind, name) for user, op, kind, name, _ in acls if user == producer}
+        assert granted == {("Write", "topic", t) for t in topics}, producer
+        writers = {
+            user
+            for user, op, kind, name, _ in acls
+            if op == "Write" and kind == "topic" and name in topics
+        }
+        assert writers == {producer}
 
 
 def test_only_identity_may_write_notifier_requests(tmp_path: Path) -> None:
