@@ -56,6 +56,7 @@ from shared.events import (
     is_account_id,
 )
 from shared.events.envelope import decode, payloads_on
+from shared.events.topics import owner_of_topic
 from shared.kafka import send_to_dlq
 from shared.logging import get_logger
 from shared.redaction import describe_error
@@ -187,6 +188,12 @@ class Subscription:
     def secret_fields(self) -> frozenset[str]:
         return frozenset().union(*(p.secret_fields for p in payloads_on(self.topic)))
 
+    @property
+    def owner(self) -> frozenset[str] | None:
+        """Who events of this topic are believed from unless `only_from` says otherwise."""
+        owner = owner_of_topic(self.topic)
+        return None if owner is None else frozenset({owner})
+
 
 async def _lenient_parser(
     records: tuple[Record, ...],
@@ -261,7 +268,9 @@ class EventConsumer:
     def only_from(self, payload: type[EventPayload], producers: Iterable[str]) -> None:
         """Act on `payload` events only when their producer is one of `producers`; the rest
         go to the DLQ (`untrusted_producer`). The envelope's producer is a claim: broker ACLs
-        on who may write the topic are what make it true (deploy/compose.yaml)."""
+        on who may write the topic are what make it true (deploy/compose.yaml). Without it,
+        an event is believed only from its topic's owner (`owner_of_topic`): a
+        CancellationCompleted that claims another producer erases nothing."""
         self._subscription(payload.topic).trusted[payload] = frozenset(producers)
 
     def handle_tombstones(self, topic: str, handler: TombstoneHandler) -> None:
@@ -358,7 +367,7 @@ class EventConsumer:
             # Retrying cannot help: bytes that are no event, a contract breach (`invalid`), or
             # a type no release of ours defines (a newer producer?) are parked, not forgotten.
             return _DeadLetter(record, exc.reason, str(exc))
-        trusted = sub.trusted.get(type(envelope.payload))
+        trusted = sub.trusted.get(type(envelope.payload), sub.owner)
         if trusted is not None and envelope.producer not in trusted:
             return _DeadLetter(
                 record,

@@ -45,6 +45,15 @@ EXTERNAL_TOPICS = frozenset(
 DLQ_SUFFIX = ".dlq"
 
 
+def owner_of_topic(topic: Topic | str) -> str | None:
+    """The one producer a topic's events come from (topics are named by their owner:
+    `cancellation` for cancellation.events); None for notifier.requests, which every service
+    may write (the notifier's TRUSTED_PRODUCERS decides)."""
+    if topic == Topic.NOTIFIER_REQUESTS:
+        return None
+    return str(topic).split(".", 1)[0]
+
+
 def topic_name(topic: Topic | str, prefix: str = "") -> str:
     """The topic's name on the broker, with the deployment's prefix."""
     return f"{prefix}{topic}"

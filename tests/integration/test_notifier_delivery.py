@@ -58,6 +58,7 @@ from shared.events import (
     headers_of,
     new_envelope,
 )
+from shared.events.topics import owner_of_topic
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +101,9 @@ class Stack:
     producer: AIOKafkaProducer
 
     async def publish(self, topic: str, payload: EventPayload, account: str) -> Envelope[Any]:
-        envelope = new_envelope(payload, producer="identity", account_id=account)
+        # As the topic's owner would (the notifier believes an owned topic from its owner).
+        producer = owner_of_topic(topic) or "identity"
+        envelope = new_envelope(payload, producer=producer, account_id=account)
         await self.send(topic, envelope)
         return envelope
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from devkit.testing.erasure_search import search_databases, search_redis
 from devkit.testing.infra import Infra
-from devkit.testing.kafka import group_lag, publish
+from devkit.testing.kafka import group_lag, publish, read_all
 from devkit.testing.waiting import eventually
 from services.identity.adapters.tables import accounts, login_attempts, recovery_appeals
 from services.identity.domain.erasure import KEPT, phone_forms
@@ -391,3 +391,34 @@ async def test_can_7_a_login_in_flight_during_the_erasure_opens_no_session_and_l
     pattern = f"{ident.scope.prefix}session:{{{account_id}}}:*"
     keys = [_text(k) async for k in ident.ctx.runtime.redis.scan_iter(match=pattern)]
     assert keys == [pattern.replace("*", "closed")]
+
+
+async def test_can_7_a_completion_claiming_another_producer_erases_nothing(
+    ident: IdentityApp,
+) -> None:
+    """CAN-7, ARCHITECTURE "Events" (topics by owner): identity believes cancellation.events
+    only from cancellation; a CancellationCompleted that claims any other producer goes to the
+    dead-letter topic as `untrusted_producer`, and the account keeps everything."""
+    email = unique_email("forged")
+    registered = await ident.register_email(email, phone=new_phone())
+    account_id = str(registered.json()["account_id"])
+    topic = ident.scope.topic(Topic.CANCELLATION_EVENTS)
+    forged = new_envelope(
+        CancellationCompleted(application_id="app-forged", completed_at=datetime.now(UTC)),
+        producer="identity",
+        account_id=account_id,
+    )
+    await publish(ident.kafka, topic, forged)
+
+    async def dead_lettered() -> list[Any]:
+        records = await read_all(ident.kafka, f"{topic}.dlq")
+        return [
+            r
+            for r in records
+            if dict(r.headers).get("dlq.reason") == b"untrusted_producer"
+            and str(forged.event_id).encode() in (r.value or b"")
+        ]
+
+    await eventually(dead_lettered, what="the forged completion dead-lettered")
+    assert await erased_events(ident, account_id) == []
+    assert (await ident.login(email)).status_code == 201  # not cancelled, not erased
