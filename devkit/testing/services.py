@@ -86,7 +86,13 @@ class ServiceProcess:
 def service_processes(
     names: list[str], env: dict[str, str], log_dir: Path
 ) -> Iterator[dict[str, ServiceProcess]]:
-    procs = {name: ServiceProcess(name, env, log_dir) for name in names}
+    """The services as processes, started together; when identity is among them, the others
+    verify access tokens with its JWKS (IDENTITY_JWKS_URL), as in a deployment."""
+    procs: dict[str, ServiceProcess] = {}
+    if "identity" in names:
+        procs["identity"] = ServiceProcess("identity", env, log_dir)
+        env = {**env, "IDENTITY_JWKS_URL": f"{procs['identity'].url}/.well-known/jwks.json"}
+    procs |= {name: ServiceProcess(name, env, log_dir) for name in names if name not in procs}
     try:
         for proc in procs.values():
             proc.start()

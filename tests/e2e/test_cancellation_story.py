@@ -10,8 +10,7 @@ registers a new account (REG-5), and the applicant heard of every step (CAN-8)."
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from devkit.testing.facts import produce
 from devkit.testing.infra import Scope
 from devkit.testing.kafka import read_all
 from devkit.testing.people import resident_id
-from devkit.testing.services import ServiceProcess
+from devkit.testing.services import ServiceProcess, service_processes
 from devkit.testing.waiting import eventually
 from shared.events import Topic
 
@@ -40,27 +39,7 @@ ID_NUMBER = resident_id(date(1990, 3, 7), serial=77)
 PASSWORD = "Secr3t!pass"
 OPERATOR = {"authorization": "Bearer e2e-operator-token", "x-operator-id": "ops-7"}
 COOLING_OFF_S = 4
-
-
-@contextlib.contextmanager
-def four_services(scope: Scope, tmp_path: Path, **env: Any) -> Iterator[dict[str, ServiceProcess]]:
-    """Identity first (its port names the JWKS the others verify tokens with), then the rest."""
-    base = scope.env(**env)
-    identity = ServiceProcess("identity", base, tmp_path)
-    jwks = f"{identity.url}/.well-known/jwks.json"
-    procs = {"identity": identity} | {
-        name: ServiceProcess(name, {**base, "IDENTITY_JWKS_URL": jwks}, tmp_path)
-        for name in ("verification", "cancellation", "notifier")
-    }
-    try:
-        for proc in procs.values():
-            proc.start()
-        for proc in procs.values():
-            proc.wait_ready()
-        yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
+ALL = ["identity", "verification", "cancellation", "notifier"]
 
 
 class Person:
@@ -76,6 +55,18 @@ class Person:
     async def close(self) -> None:
         for client in (self.identity, self.verification, self.cancellation):
             await client.aclose()
+
+    async def register(self) -> httpx.Response:
+        """REG-2, REG-3: by email, with the secure phone, reading both codes where sent."""
+        return await register_by_email(
+            self.identity,
+            kafka=self.scope.infra.kafka,
+            topic_prefix=self.scope.prefix,
+            email=EMAIL,
+            phone=PHONE,
+            password=PASSWORD,
+            language="en",
+        )
 
     async def code(self, destination: str, purpose: str) -> str:
         return await code_sent_to(self.scope.infra.kafka, self.scope.prefix, destination, purpose)
@@ -140,7 +131,7 @@ async def test_can_1_to_can_8_a_person_cancels_and_nothing_of_them_remains(
         "TIMER_POLL_INTERVAL_S": 0.2,
         **{k.upper(): v for k, v in UNLIMITED_CODES.items()},
     }
-    with four_services(scope, tmp_path, **env) as procs:
+    with service_processes(ALL, scope.env(**env), tmp_path) as procs:
         erin = Person(scope, procs)
         try:
             await story(erin, scope, sink, sms)
@@ -150,15 +141,7 @@ async def test_can_1_to_can_8_a_person_cancels_and_nothing_of_them_remains(
 
 async def story(erin: Person, scope: Scope, sink: MailSink, sms: SmsSink) -> None:
     # 1. Register (REG-2, REG-3) and bind WeChat through the fake provider (LM-7).
-    registered = await register_by_email(
-        erin.identity,
-        kafka=scope.infra.kafka,
-        topic_prefix=scope.prefix,
-        email=EMAIL,
-        phone=PHONE,
-        password=PASSWORD,
-        language="en",
-    )
+    registered = await erin.register()
     assert registered.status_code == 201, registered.text
     account = registered.json()["account_id"]
     await erin.log_in()
@@ -284,15 +267,7 @@ async def story(erin: Person, scope: Scope, sink: MailSink, sms: SmsSink) -> Non
     assert last.value is None  # the tombstone: compaction erases every earlier record
 
     # 9. REG-5: the email and the phone are free again; the new account has a new id.
-    again = await register_by_email(
-        erin.identity,
-        kafka=scope.infra.kafka,
-        topic_prefix=scope.prefix,
-        email=EMAIL,
-        phone=PHONE,
-        password=PASSWORD,
-        language="en",
-    )
+    again = await erin.register()
     assert again.status_code == 201, again.text
     assert again.json()["account_id"] != account
     # The same search finds the new account's email at once: it sees what is there.
