@@ -70,52 +70,49 @@ def _unknown(reason: Reason, system: str) -> Failed:
     )
 
 
+# A count of a standing that must be zero: (field, reason, what to do).
+Owed = tuple[str, Reason, str]
+
+BILLING_OWED: tuple[Owed, ...] = (
+    (
+        "pending_orders",
+        Reason.PENDING_ORDERS,
+        "Orders or services are pending: pay, finish or cancel them first.",
+    ),
+    ("overdue_fen", Reason.ARREARS, "The account has arrears: settle them first."),
+    (
+        "advance_payment_fen",
+        Reason.ADVANCE_PAYMENTS,
+        "Advance payments are outstanding: repay them first.",
+    ),
+    ("balance_fen", Reason.CASH_BALANCE, "A cash balance is left: spend it or withdraw it first."),
+    ("vouchers", Reason.VOUCHERS, "Vouchers are left: use them or give them up first."),
+)
+CAM_OWED: tuple[Owed, ...] = (
+    ("collaborators", Reason.COLLABORATORS, "Collaborators are left: remove them first."),
+    ("sub_users", Reason.SUB_USERS, "Sub-users are left: delete them first."),
+    (
+        "message_recipients",
+        Reason.MESSAGE_RECIPIENTS,
+        "Message recipients are left: remove them first.",
+    ),
+)
+
+
+def _nonzero(standing: BillingStanding | CamStanding, owed: tuple[Owed, ...]) -> list[Failed]:
+    """A failed precondition for each count of `owed` that is not zero, in that order."""
+    at = {"as_of": standing.as_of.isoformat()}
+    return [
+        Failed(reason, message, {name: getattr(standing, name), **at})
+        for name, reason, message in owed
+        if getattr(standing, name)
+    ]
+
+
 def _billing(b: BillingStanding | None) -> list[Failed]:
     if b is None:
         return [_unknown(Reason.BILLING_UNKNOWN, "billing")]
-    at = {"as_of": b.as_of.isoformat()}
-    found: list[Failed] = []
-    if b.pending_orders:
-        found.append(
-            Failed(
-                Reason.PENDING_ORDERS,
-                "Orders or services are pending: pay, finish or cancel them first.",
-                {"pending_orders": b.pending_orders, **at},
-            )
-        )
-    if b.overdue_fen:
-        found.append(
-            Failed(
-                Reason.ARREARS,
-                "The account has arrears: settle them first.",
-                {"overdue_fen": b.overdue_fen, **at},
-            )
-        )
-    if b.advance_payment_fen:
-        found.append(
-            Failed(
-                Reason.ADVANCE_PAYMENTS,
-                "Advance payments are outstanding: repay them first.",
-                {"advance_payment_fen": b.advance_payment_fen, **at},
-            )
-        )
-    if b.balance_fen:
-        found.append(
-            Failed(
-                Reason.CASH_BALANCE,
-                "A cash balance is left: spend it or withdraw it first.",
-                {"balance_fen": b.balance_fen, **at},
-            )
-        )
-    if b.vouchers:
-        found.append(
-            Failed(
-                Reason.VOUCHERS,
-                "Vouchers are left: use them or give them up first.",
-                {"vouchers": b.vouchers, **at},
-            )
-        )
-    return found
+    return _nonzero(b, BILLING_OWED)
 
 
 def _resources(r: ResourcesStanding | None) -> list[Failed]:
@@ -139,33 +136,7 @@ def _resources(r: ResourcesStanding | None) -> list[Failed]:
 def _cam(c: CamStanding | None) -> list[Failed]:
     if c is None:
         return [_unknown(Reason.CAM_UNKNOWN, "cam")]
-    at = {"as_of": c.as_of.isoformat()}
-    found: list[Failed] = []
-    if c.collaborators:
-        found.append(
-            Failed(
-                Reason.COLLABORATORS,
-                "Collaborators are left: remove them first.",
-                {"collaborators": c.collaborators, **at},
-            )
-        )
-    if c.sub_users:
-        found.append(
-            Failed(
-                Reason.SUB_USERS,
-                "Sub-users are left: delete them first.",
-                {"sub_users": c.sub_users, **at},
-            )
-        )
-    if c.message_recipients:
-        found.append(
-            Failed(
-                Reason.MESSAGE_RECIPIENTS,
-                "Message recipients are left: remove them first.",
-                {"message_recipients": c.message_recipients, **at},
-            )
-        )
-    return found
+    return _nonzero(c, CAM_OWED)
 
 
 def _complaints(c: ComplaintsStanding | None) -> list[Failed]:
