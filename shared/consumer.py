@@ -83,6 +83,15 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 SCRUBBED = "***"
 
 
+class RefusedEvent(Exception):
+    """A handler's verdict that an event is well-formed but must not be acted on (a request
+    no producer may make, say): dead-lettered at once with `reason`, never retried."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 # SQLSTATE classes of a database that is unreachable or overwhelmed rather than of work that is
 # wrong: connection exception, insufficient resources, operator intervention (shutdown).
 UNREACHABLE_SQLSTATE_CLASSES = ("08", "53", "57")
@@ -434,6 +443,9 @@ class EventConsumer:
             try:
                 await self._apply(sub, [item])
                 return None
+            except RefusedEvent as exc:
+                log.warning("event_refused", reason=exc.reason, error=str(exc)[:200])
+                return _DeadLetter(item.record, exc.reason, str(exc))
             except Exception as exc:
                 await self._raise_if_infrastructure(exc, item.record)
                 if attempt == settings.consumer_max_attempts:

@@ -718,3 +718,37 @@ async def test_not_5_emails_share_pooled_smtp_connections_and_each_carries_a_dat
         (mail,) = stack.mail_to(a.secure_email)
         date = email.message_from_bytes(mail.raw)["Date"]
         assert date and parsedate_to_datetime(date).tzinfo is not None
+
+
+async def test_not_1_a_request_for_a_message_no_service_may_request_is_dead_lettered(
+    stack: Stack,
+) -> None:
+    """NOT-1, SEC-4: a trusted producer may request only one-time codes (and an appeal's
+    decision) to a destination it names; a request for any other message (here the
+    cancellation notice, to a stranger's phone) is dead-lettered as `not_requestable`,
+    at once, and nothing is sent."""
+    account = Account.new()
+    stranger = "+8613700009999"
+    forged = new_envelope(
+        NotificationRequested(
+            message_type="cancellation_completed",
+            channel=Channel.SMS,
+            destination=stranger,
+            params={"application_id": "x", "at": "now"},
+        ),
+        producer="identity",
+        account_id=account.id,
+    )
+    await stack.send("notifier.requests", forged)
+
+    async def refused() -> list[ConsumerRecord[bytes, bytes]]:
+        return [
+            r
+            for r in await stack.dead_letters(account.id)
+            if dict(r.headers).get("dlq.reason") == b"not_requestable"
+        ]
+
+    (letter,) = await eventually(refused, what="the request dead-lettered")
+    assert stranger.encode() not in (letter.value or b"")  # scrubbed like every request
+    assert await stack.deliveries(account.id) == []
+    assert stack.sms_to(stranger) == []

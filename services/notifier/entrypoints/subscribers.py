@@ -16,7 +16,7 @@ from services.notifier.domain.routing import Contacts
 from services.notifier.service_layer.erasure import contacts_tombstoned, schedule_erasure
 from services.notifier.service_layer.notifications import learn_contacts, queue_notification
 from services.notifier.settings import NotifierSettings
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, RefusedEvent
 from shared.events import (
     AccountContacts,
     AccountLocked,
@@ -300,6 +300,16 @@ def notices(event: Envelope[Any]) -> list[Notify]:
             )
             return [_notify(event, decided)]
         case NotificationRequested():
+            requestable = CATALOGUE.get(p.message_type)
+            if requestable is None or not requestable.requested:
+                # Only one-time codes and an appeal's decision name their own destination;
+                # any other message goes to the account's channels (SEC-4), never to an
+                # address a requester picks.
+                raise RefusedEvent(
+                    "not_requestable",
+                    f"message type {p.message_type[:64]!r} cannot be requested: it is sent "
+                    "only in answer to an event, to the account's own channels",
+                )
             return [
                 Notify(
                     source_event_id=event.event_id,
