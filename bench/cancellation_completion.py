@@ -59,6 +59,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from devkit.broker import free_port, start_embedded_broker
+from devkit.cpu import CpuMeter, backend_pids
 from devkit.infra import drop_databases
 from devkit.mailsink import MailSink
 from devkit.smssink import SmsSink
@@ -341,6 +342,15 @@ async def report_erasure(
     )
 
 
+def pid_of(proc: ServiceProcess) -> int:
+    assert proc.process is not None
+    return proc.process.pid
+
+
+def cpu_line(used: dict[str, float], n: int) -> str:
+    return "  ".join(f"{name} {seconds * 1000 / n:.1f}" for name, seconds in used.items())
+
+
 async def run(args: argparse.Namespace) -> None:
     broker = None
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -366,6 +376,8 @@ async def run(args: argparse.Namespace) -> None:
         **timer_env,
     )
     procs: dict[str, ServiceProcess] = {}
+    mail: MailSink | None = None
+    sms: SmsSink | None = None
     if args.with_services:
         mail = MailSink(free_port())
         mail.start()
@@ -403,7 +415,19 @@ async def run(args: argparse.Namespace) -> None:
         applied = {
             r["application_id"] for r in await db.fetch("SELECT application_id FROM applications")
         }
+
+        async def processes() -> dict[str, list[int]]:
+            groups = {name: [pid_of(proc)] for name, proc in procs.items()}
+            for name in procs:
+                groups[f"{name} pg"] = await backend_pids(
+                    infra.postgres_dsn, f"{scope.prefix}{name}"
+                )
+            groups["broker"] = [broker.process.pid] if broker is not None else []
+            groups["bench"] = [os.getpid()]  # the HTTP client, the sinks, the stand-in
+            return groups
+
         due = await align_due(db, DUE_AHEAD_S)
+        meter = CpuMeter.begin(await processes())
         async with contextlib.AsyncExitStack() as stand_ins:
             stand_in = (
                 await stand_ins.enter_async_context(Publisher(scope))
@@ -411,8 +435,12 @@ async def run(args: argparse.Namespace) -> None:
                 else None
             )
             completions = await watch_completions(scope, n, stand_in, args.timeout_s)
+            completion_cpu = meter.used(await processes())
+            completion_s = (datetime.now(UTC) - due).total_seconds()
             services = SERVICES if args.with_services else ["cancellation"]
             await wait_erasure_complete(db, len(services), n, args.timeout_s)
+            erasure_cpu = meter.used(await processes())
+            erasure_s = (datetime.now(UTC) - due).total_seconds()
         # Read the topic once more after the erasures: a completion published twice, late,
         # would show now.
         completions = await watch_completions(scope, n, None, args.timeout_s)
@@ -426,6 +454,22 @@ async def run(args: argparse.Namespace) -> None:
         await report_completion(db, due, completions, applied)
         print("erasure      confirmations recorded by cancellation:")
         await report_erasure(db, due, services, applied)
+        if mail is not None and sms is not None:
+            mails = [m for m in mail.snapshot() if "cancelled" in m.subject.lower()]
+            texts = [
+                t for t in sms.snapshot() if t.template_id.startswith("cancellation_completed")
+            ]
+            print(
+                f"  completion notices at the sinks (sent before the notifier's erasure): "
+                f"{len(mails)} emails, {len(texts)} SMS"
+            )
+        print("CPU per application (ms), from the due moment until the bench saw")
+        print(f"  the last completion ({completion_s:.1f} s)")
+        print("    " + cpu_line(completion_cpu, n))
+        print(f"  every erasure_complete ({erasure_s:.1f} s)")
+        print("    " + cpu_line(erasure_cpu, n))
+        busy = completion_cpu["cancellation"] / completion_s
+        print(f"  cancellation busy {busy:.0%} of a core until the last completion")
     finally:
         if db is not None:
             await db.close()
