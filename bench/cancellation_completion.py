@@ -31,7 +31,7 @@ standings each on the external facts' topics, then:
    Identity does not run: its erasure needs accounts registered through it (codes, captcha,
    password), which would make the run several minutes long, and on an account it does not
    hold it dead-letters the completion. The bench stands in for it: when it sees a
-   CancellationCompleted on the topic (it reads the topic every 0.2 s), it publishes
+   CancellationCompleted on the topic (it follows the topic), it publishes
    IdentityDataErased for that application as producer `identity`. So identity's row is the
    bench's reaction, not identity's erasure, and `erasure_complete` includes no identity
    work. Without `--with-services` only cancellation's own confirmation is measured.
@@ -56,7 +56,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from devkit.broker import free_port, start_embedded_broker
 from devkit.cpu import CpuMeter, backend_pids
@@ -138,7 +139,7 @@ async def make_accounts(scope: Scope, accounts: list[str]) -> None:
                 secure_phone=f"+86139{n:08d}",
                 secure_email=f"bench-{account}@example.com",
                 message_phone=None,
-                contact_email=None,
+                contact_email=f"bench-{account}@example.com",
                 language="en",
             )
             await out.send(contacts, account)
@@ -205,25 +206,44 @@ class Completions:
 
     seen: dict[str, list[int]]
 
+    def add(self, record: ConsumerRecord[bytes, bytes]) -> Envelope[Any] | None:
+        """The record's CancellationCompleted, if it holds one, now counted."""
+        if record.value is None:
+            return None
+        event: Envelope[Any] = decode(record.value, REGISTRY)
+        if not isinstance(event.payload, CancellationCompleted):
+            return None
+        self.seen.setdefault(event.payload.application_id, []).append(record.timestamp)
+        return event
+
 
 async def watch_completions(
     scope: Scope, expected: int, stand_in: Publisher | None, timeout_s: float
 ) -> Completions:
-    """Read cancellation.events until `expected` applications completed; as identity's
-    stand-in, confirm each new one at once (IdentityDataErased)."""
+    """Follow cancellation.events from its start until `expected` applications completed
+    (one consumer, no group); as identity's stand-in, confirm each one as it is seen."""
     topic = scope.topic("cancellation.events")
-    confirmed: set[str] = set()
+    consumer = AIOKafkaConsumer(bootstrap_servers=scope.infra.kafka, enable_auto_commit=False)
+    await consumer.start()
+    completions = Completions({})
     deadline = time.monotonic() + timeout_s
-    while True:
-        seen: dict[str, list[int]] = {}
-        for record in await read_all(scope.infra.kafka, topic):
-            if record.value is None:
-                continue
-            event: Envelope[Any] = decode(record.value, REGISTRY)
-            if isinstance(event.payload, CancellationCompleted):
-                seen.setdefault(event.payload.application_id, []).append(record.timestamp)
-                if stand_in is not None and event.payload.application_id not in confirmed:
-                    confirmed.add(event.payload.application_id)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        while len(completions.seen) < expected:
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"only {len(completions.seen)} of {expected} completions in {timeout_s} s"
+                )
+            batches = await consumer.getmany(*tps, timeout_ms=200)
+            for record in (r for batch in batches.values() for r in batch):
+                event = completions.add(record)
+                if event is not None and stand_in is not None:
                     await stand_in.send(
                         IdentityDataErased(
                             service="identity",
@@ -233,13 +253,19 @@ async def watch_completions(
                         ),
                         event.account_id,
                     )
-        if stand_in is not None:
-            await stand_in.flush()
-        if len(seen) >= expected:
-            return Completions(seen)
-        if time.monotonic() > deadline:
-            raise SystemExit(f"only {len(seen)} of {expected} completions in {timeout_s} s")
-        await asyncio.sleep(0.2)
+            if stand_in is not None:
+                await stand_in.flush()
+    finally:
+        await consumer.stop()
+    return completions
+
+
+async def all_completions(scope: Scope) -> Completions:
+    """Every CancellationCompleted on the topic now."""
+    completions = Completions({})
+    for record in await read_all(scope.infra.kafka, scope.topic("cancellation.events")):
+        completions.add(record)
+    return completions
 
 
 async def wait_erasure_complete(
@@ -443,7 +469,7 @@ async def run(args: argparse.Namespace) -> None:
             erasure_s = (datetime.now(UTC) - due).total_seconds()
         # Read the topic once more after the erasures: a completion published twice, late,
         # would show now.
-        completions = await watch_completions(scope, n, None, args.timeout_s)
+        completions = await all_completions(scope)
 
         print()
         print(
