@@ -35,8 +35,11 @@ TOPIC_CONFIGS: dict[Topic, dict[str, str]] = {
     },
     Topic.NOTIFIER_REQUESTS: {"retention.ms": str(DAY_MS)},
 }
+# Dead letters of those two topics: a week, long enough to inspect and replay; a contacts
+# record is dead-lettered as it came (destinations in clear), a request scrubbed.
 DLQ_CONFIGS: dict[Topic, dict[str, str]] = {
-    Topic.NOTIFIER_REQUESTS: {"retention.ms": str(7 * DAY_MS)}
+    Topic.IDENTITY_CONTACTS: {"retention.ms": str(7 * DAY_MS)},
+    Topic.NOTIFIER_REQUESTS: {"retention.ms": str(7 * DAY_MS)},
 }
 # Topics whose producers are not ours (EXT): we own their contracts, not their producers.
 EXTERNAL_TOPICS = frozenset(
