@@ -276,6 +276,7 @@ class OutboxRelay:
         self._retry_backoff_max_s = retry_backoff_max_s
         self._lock_key = zlib.crc32(f"outbox:{service}".encode())
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.leading = False
 
@@ -283,12 +284,21 @@ class OutboxRelay:
         self._wakeup.set()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """Stop taking new rows, settle the batches in flight (await their acks, mark them
+        sent), then end; after `drain_s` the task is cancelled and whatever was still in
+        flight is published again by the next leader (consumers dedupe by event id)."""
         if self._task is None:
             return
-        self._task.cancel()
+        self._stopping.set()
+        self.wake()
+        done, _ = await asyncio.wait({self._task}, timeout=drain_s)
+        if not done:
+            log.warning("outbox_relay_drain_timed_out", drain_s=drain_s)
+            self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
@@ -306,17 +316,22 @@ class OutboxRelay:
             self._wakeup.clear()
         return True
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the relay is asked to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def _run(self) -> None:
         """Contend for leadership on a connection of our own; lead until it is lost."""
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             conn: Any = None
             try:
                 conn = await asyncpg.connect(self._dsn)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
                 failures = 0
-                while not lost.is_set():
+                while not lost.is_set() and not self._stopping.is_set():
                     if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                         await conn.add_listener(WAKE_CHANNEL, lambda *_: self.wake())
                         await self._lead(lost)
@@ -339,13 +354,13 @@ class OutboxRelay:
                     # Closing the session releases the advisory lock for the next leader.
                     with contextlib.suppress(Exception):
                         await asyncio.shield(conn.close(timeout=2))
-            await asyncio.sleep(self._backoff(failures) if failures else self._poll_interval_s)
+            await self._pause(self._backoff(failures) if failures else self._poll_interval_s)
 
     async def _lead(self, lost: asyncio.Event) -> None:
         self.leading = True
         log.info("outbox_relay_leader")
         failures = 0
-        while not lost.is_set():
+        while not lost.is_set() and not self._stopping.is_set():
             try:
                 # Its own connection for as long as it leads: no pool checkout per batch.
                 async with self._engine.connect() as conn:
@@ -360,7 +375,7 @@ class OutboxRelay:
                     failures=failures,
                     retry_in_s=self._backoff(failures),
                 )
-                await asyncio.sleep(self._backoff(failures))
+                await self._pause(self._backoff(failures))
 
     async def _pump(self, conn: AsyncConnection, lost: asyncio.Event) -> None:
         """Publish until leadership is lost, with up to _IN_FLIGHT_BATCHES batches handed to
@@ -373,6 +388,13 @@ class OutboxRelay:
         )
         try:
             while not lost.is_set():
+                if self._stopping.is_set():
+                    # Shutting down: no new rows; the ones in flight are settled, so a
+                    # restart does not publish them again.
+                    while in_flight:
+                        settled, acks = in_flight.popleft()
+                        await self._settle(conn, settled, await acks)
+                    return
                 rows: Sequence[Any] = []
                 if len(in_flight) < _IN_FLIGHT_BATCHES:
                     rows = await self._fetch(conn, [r.id for b, _ in in_flight for r in b])

@@ -182,3 +182,65 @@ async def test_a_transient_send_error_is_retried_in_order_and_parks_nothing(scop
             assert await db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
         finally:
             await db.close()
+
+
+class SlowAcks:
+    """The real producer, whose acks arrive `delay_s` late; counts the rows handed over."""
+
+    def __init__(self, producer: Any, delay_s: float) -> None:
+        self._producer = producer
+        self._delay_s = delay_s
+        self.handed_over = 0
+
+    async def send(self, topic: str, **kwargs: Any) -> asyncio.Future[Any]:
+        real: asyncio.Future[Any] = await self._producer.send(topic, **kwargs)
+        self.handed_over += 1
+
+        async def late() -> Any:
+            result = await real
+            await asyncio.sleep(self._delay_s)
+            return result
+
+        return asyncio.ensure_future(late())
+
+
+async def test_a_stopping_relay_settles_what_it_handed_over_so_a_restart_repeats_nothing(
+    scope: Scope,
+) -> None:
+    """A graceful stop while a batch awaits its acks: the relay takes no new rows, waits for
+    the acks and marks the batch sent, so nothing is published twice after a restart."""
+    settings = scope.settings(VerificationSettings, outbox_relay_enabled=False)
+    events = [registered("900000000004") for _ in range(5)]
+    async with running(spec(settings)) as (app, _):
+        runtime: Runtime = app.state.runtime
+        slow = SlowAcks(runtime.producer, delay_s=0.5)
+        relay = OutboxRelay(
+            runtime.engine,
+            slow,  # type: ignore[arg-type]
+            dsn=settings.database_url,
+            service=f"{settings.service_name}-slow",
+            batch_size=10,
+            poll_interval_s=0.05,
+        )
+        async with runtime.uow() as uow:
+            for envelope in events:
+                await uow.emit(TOPIC, envelope)
+        relay.start()
+
+        async def in_flight() -> bool:
+            return slow.handed_over == len(events)
+
+        await eventually(in_flight, what="the batch handed to the producer")
+        await relay.stop()  # the acks are still 0.5 s away
+        db = await asyncpg.connect(f"{scope.infra.postgres_dsn}/{settings.database_name}")
+        try:
+            assert await db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+        finally:
+            await db.close()
+
+        async def all_published() -> list[str]:
+            ids = await published_ids(settings)
+            return ids if len(set(ids)) == len(events) else []
+
+        ids = await eventually(all_published, what="the batch on the topic")
+        assert ids == [str(e.event_id) for e in events]  # once each
