@@ -89,13 +89,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from devkit.broker import free_port, start_embedded_broker
+from devkit.broker import free_port
 from devkit.cpu import CpuMeter, backend_pids
 from devkit.infra import drop_databases
 from devkit.mailsink import MailSink
 from devkit.smssink import SmsSink
 from devkit.testing.facts import clear_standings
-from devkit.testing.infra import Infra, Scope
+from devkit.testing.infra import Scope, bench_infra
 from devkit.testing.kafka import read_all
 from devkit.testing.services import ServiceProcess
 from devkit.testing.tokens import DevTokens, jwks_server
@@ -415,16 +415,7 @@ def cpu_line(used: dict[str, float], n: int) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    broker = None
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not kafka:
-        broker = start_embedded_broker()
-        kafka = broker.bootstrap_servers
-    infra = Infra(
-        kafka=kafka,
-        postgres_dsn=os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    infra, broker = bench_infra()
     scope = infra.scope()
     tokens = DevTokens(ttl_s=3600)
     log_dir = Path(tempfile.mkdtemp(prefix="cancellation-bench-"))

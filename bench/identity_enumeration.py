@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -23,9 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from devkit.broker import start_embedded_broker
 from devkit.testing.accounts import UNLIMITED_CODES, register_by_email
-from devkit.testing.infra import Infra
+from devkit.testing.infra import bench_infra
 from devkit.testing.services import ServiceProcess
 
 WRONG = "Wrong1!pass"
@@ -53,16 +51,8 @@ async def medians(
 
 
 async def run(args: argparse.Namespace) -> None:
-    broker = None
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not kafka:
-        broker = start_embedded_broker()
-        kafka = broker.bootstrap_servers
-    infra = Infra(
-        kafka=kafka,
-        postgres_dsn=os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    infra, broker = bench_infra()
+    kafka = infra.kafka
     scope = infra.scope()
     env = scope.env(
         LOG_LEVEL="WARNING",

@@ -29,10 +29,9 @@ import httpx
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher, Type
 
-from devkit.broker import start_embedded_broker
 from devkit.cpu import CpuMeter, backend_pids, cpu_s
 from devkit.testing.accounts import TEST_PASSWORD, UNLIMITED_CODES, register_by_email
-from devkit.testing.infra import Infra
+from devkit.testing.infra import bench_infra
 from devkit.testing.services import ServiceProcess
 from services.identity.settings import IdentitySettings
 
@@ -173,16 +172,8 @@ def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    broker = None
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not kafka:
-        broker = start_embedded_broker()
-        kafka = broker.bootstrap_servers
-    infra = Infra(
-        kafka=kafka,
-        postgres_dsn=os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    infra, broker = bench_infra()
+    kafka = infra.kafka
     scope = infra.scope()
     settings = IdentitySettings()
     env = scope.env(

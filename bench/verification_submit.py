@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import tempfile
 import time
@@ -29,8 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from devkit.broker import start_embedded_broker
-from devkit.testing.infra import Infra
+from devkit.testing.infra import bench_infra
 from devkit.testing.kafka import read_all
 from devkit.testing.people import random_resident_id
 from devkit.testing.services import ServiceProcess
@@ -135,16 +133,8 @@ def report(name: str, seconds: float, latencies: list[float], statuses: Counter[
 
 
 async def run(args: argparse.Namespace) -> None:
-    broker = None
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not kafka:
-        broker = start_embedded_broker()
-        kafka = broker.bootstrap_servers
-    infra = Infra(
-        kafka=kafka,
-        postgres_dsn=os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    infra, broker = bench_infra()
+    kafka = infra.kafka
     scope = infra.scope()
     tokens = DevTokens(ttl_s=3600)
     stack = contextlib.ExitStack()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from devkit.broker import start_embedded_broker
+from devkit.broker import EmbeddedBroker, start_embedded_broker
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -134,3 +134,20 @@ def provide_infra() -> Iterator[Infra]:
             redis_url=redis_url or "redis://127.0.0.1:6379/0",
             kafka_source=source,
         )
+
+
+def bench_infra() -> tuple[Infra, EmbeddedBroker | None]:
+    """The servers of a benchmark: `KAFKA_BOOTSTRAP_SERVERS`, `POSTGRES_DSN` and `REDIS_URL`
+    from the environment, else an embedded broker (returned, for the caller to stop) and the
+    local PostgreSQL and Redis."""
+    broker = None
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not kafka:
+        broker = start_embedded_broker()
+        kafka = broker.bootstrap_servers
+    infra = Infra(
+        kafka=kafka,
+        postgres_dsn=os.environ.get("POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432"),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    return infra, broker
