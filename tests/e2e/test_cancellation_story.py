@@ -10,6 +10,7 @@ registers a new account (REG-5), and the applicant heard of every step (CAN-8)."
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from devkit.mailsink import MailSink
 from devkit.smssink import SmsSink
 from devkit.testing.accounts import UNLIMITED_CODES, register_by_email
-from devkit.testing.codes import code_sent_to
+from devkit.testing.codes import code_sent_to, requests_now
 from devkit.testing.erasure_search import search_databases, search_redis, search_topics
 from devkit.testing.facts import produce
 from devkit.testing.infra import Scope
@@ -68,8 +69,14 @@ class Person:
             language="en",
         )
 
-    async def code(self, destination: str, purpose: str) -> str:
-        return await code_sent_to(self.scope.infra.kafka, self.scope.prefix, destination, purpose)
+    async def requests_now(self) -> frozenset[uuid.UUID]:
+        return await requests_now(self.scope.infra.kafka, self.scope.prefix)
+
+    async def code(self, destination: str, purpose: str, *, besides: frozenset[uuid.UUID]) -> str:
+        """The code just asked for (not one of the requests in `besides`, on the topic before)."""
+        return await code_sent_to(
+            self.scope.infra.kafka, self.scope.prefix, destination, purpose, besides=besides
+        )
 
     async def log_in(self) -> httpx.Response:
         reply = await self.identity.post(
@@ -81,17 +88,22 @@ class Person:
 
     async def step_up(self) -> None:
         """PROT-1: a fresh second factor (an SMS code), which cancellation checks offline."""
-        await self.log_in()
+        login = await self.log_in()
+        assert login.status_code == 201, login.text
         started = await self.identity.post("/v1/me/step-up", headers=self.auth)
         assert started.status_code == 201, started.text
         flow = started.json()["flow"]["id"]
+        earlier = await self.requests_now()
         sent = await self.identity.post(
             f"/v1/flows/{flow}/codes", json={"channel": "sms"}, headers=self.auth
         )
         assert sent.status_code == 202, sent.text
         done = await self.identity.post(
             f"/v1/flows/{flow}/complete",
-            json={"factor": "sms", "code": await self.code(PHONE, "second_factor")},
+            json={
+                "factor": "sms",
+                "code": await self.code(PHONE, "second_factor", besides=earlier),
+            },
             headers=self.auth,
         )
         assert done.status_code == 200, done.text
@@ -102,7 +114,8 @@ class Person:
         return await self.cancellation.post("/v1/cancellation", headers=self.auth)
 
     async def application(self) -> dict[str, Any]:
-        await self.log_in()
+        login = await self.log_in()
+        assert login.status_code == 201, login.text
         reply = await self.cancellation.get("/v1/cancellation", headers=self.auth)
         assert reply.status_code == 200, reply.text
         found: dict[str, Any] = reply.json()
@@ -148,6 +161,7 @@ async def story(erin: Person, scope: Scope, sink: MailSink, sms: SmsSink) -> Non
     assertion = await erin.identity.post(
         "/v1/dev/assertions", json={"kind": "wechat", "unionid": "union-erin-story"}
     )
+    earlier = await erin.requests_now()
     sent = await erin.identity.post(
         "/v1/me/verification-codes", json={"channel": "sms"}, headers=erin.auth
     )
@@ -157,7 +171,10 @@ async def story(erin: Person, scope: Scope, sink: MailSink, sms: SmsSink) -> Non
         json={
             "kind": "wechat",
             "assertion": assertion.json()["assertion"],
-            "verification": {"channel": "sms", "code": await erin.code(PHONE, "verify_identity")},
+            "verification": {
+                "channel": "sms",
+                "code": await erin.code(PHONE, "verify_identity", besides=earlier),
+            },
         },
         headers=erin.auth,
     )
